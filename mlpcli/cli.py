@@ -1,0 +1,591 @@
+"""The command line: parse options, call the library, render, map errors to exit codes.
+
+Exit codes: 0 success · 1 gradcheck failed or training diverged · 2 usage or input error ·
+130 interrupted (Ctrl-C) · 143 terminated (SIGTERM). Errors are one line on stderr; `--debug`
+anywhere on the command line shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mlpcli import __version__
+from mlpcli.config import Config
+from mlpcli.errors import ConfigError, MlpcliError
+
+app = typer.Typer(
+    name="mlpcli",
+    help="Train small neural networks on CSV data, check their gradients, inspect the runs.\n\n"
+         "Example: mlpcli train xor",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+runs_app = typer.Typer(help="List, show and compare training runs.\n\nExample: mlpcli runs list",
+                       no_args_is_help=True)
+datasets_app = typer.Typer(help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
+                           no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(datasets_app, name="datasets")
+
+D = Config()  # the defaults, shown in --help; Config is the only place they are written
+
+
+class Reduction(str, Enum):
+    sum = "sum"
+    mean = "mean"
+
+
+class Loss(str, Enum):
+    mse = "mse"
+    ce = "ce"
+
+
+class Activation(str, Enum):
+    relu = "relu"
+    tanh = "tanh"
+    sigmoid = "sigmoid"
+
+
+class InitScheme(str, Enum):
+    he = "he"
+    glorot = "glorot"
+
+
+class Task(str, Enum):
+    auto = "auto"
+    regression = "regression"
+    classification = "classification"
+
+
+class Schedule(str, Enum):
+    constant = "constant"
+    step = "step"
+    cosine = "cosine"
+
+
+class Dtype(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+class Kind(str, Enum):
+    moons = "moons"
+    circles = "circles"
+    spirals = "spirals"
+    sine = "sine"
+    xor = "xor"
+
+
+def _hidden(value: str | None):
+    """'64' or '64,32' → (64,) or (64, 32)."""
+    if value is None:
+        return None
+    try:
+        widths = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected widths like 16 or 64,32, got {value!r}") from None
+    if not widths or min(widths) < 1:
+        raise typer.BadParameter(f"layer widths must be ≥ 1, got {value!r}")
+    return widths
+
+
+def _positive(value: float, flag: str) -> float:
+    if not value > 0:
+        raise typer.BadParameter(f"must be > 0, got {value}", param_hint=flag)
+    return value
+
+
+def _names(values):
+    """Repeatable option whose values may also be comma-separated: a,b → (a, b)."""
+    if not values:
+        return values
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+# --- options shared by train and gradcheck (one definition each) -------------------------------
+Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False)]
+Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
+Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
+Features = Annotated[Optional[list[str]], typer.Option("--features", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
+DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
+TaskOpt = Annotated[Task, typer.Option("--task", help="auto: classification for text, boolean or small-integer targets, else regression.")]
+Standardize = Annotated[bool, typer.Option("--standardize/--no-standardize", help="Standardize features (and regression targets) with training-row statistics.")]
+LossOpt = Annotated[Loss, typer.Option("--loss", help="mse: ½(ŷ−y)² (the lecture's); ce: softmax cross-entropy (classification).")]
+ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="Gradient of a minibatch: sum over its examples (the lecture's rule) or mean.")]
+ActivationOpt = Annotated[Activation, typer.Option("--activation", help="Hidden-layer activation.")]
+InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
+Init = Annotated[Optional[Path], typer.Option("--init", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
+WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).", min=0)]
+Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.")]
+Sep = Annotated[Optional[str], typer.Option("--sep", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
+Encoding = Annotated[Optional[str], typer.Option("--encoding", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
+Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder of run directories.")]
+
+
+def _explicit(ctx: typer.Context, **values) -> dict:
+    """The options the user actually gave (so a --config file supplies the rest)."""
+    given = {}
+    for key, value in values.items():
+        source = ctx.get_parameter_source(key)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
+            given[key] = value.value if isinstance(value, Enum) else value
+            if isinstance(given[key], Path):
+                given[key] = str(given[key])
+            if isinstance(given[key], list):
+                given[key] = tuple(given[key])
+    return given
+
+
+def _read_config_file(path: Path) -> dict:
+    from mlpcli.runs import read_json
+
+    try:
+        raw = read_json(path)
+    except MlpcliError as e:
+        raise ConfigError(f"--config {e}") from None
+    return raw.get("options", raw)  # a run's config.json, or a plain {option: value} file
+
+
+# --- train --------------------------------------------------------------------------------------
+
+@app.command(no_args_is_help=True)
+def train(
+    ctx: typer.Context,
+    data: Data = None,
+    hidden: Hidden = None,
+    epochs: Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of epochs.", min=1)] = D.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size.", min=1)] = D.batch_size,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
+    seed: Seed = D.seed,
+    reduction: ReductionOpt = Reduction(D.reduction),
+    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  [default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
+    standardize: Standardize = D.standardize,
+    shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
+    init: Init = None,
+    target: Target = None,
+    features: Features = None,
+    drop_columns: DropColumns = None,
+    task: TaskOpt = Task(D.task),
+    loss: LossOpt = Loss(D.loss),
+    activation: ActivationOpt = Activation(D.activation),
+    init_scheme: InitSchemeOpt = None,
+    momentum: Annotated[float, typer.Option("--momentum", help="μ: v ← μv + g, w ← w − εv (PyTorch's convention).")] = D.momentum,
+    nesterov: Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (needs --momentum).")] = D.nesterov,
+    weight_decay: WeightDecay = D.weight_decay,
+    schedule: Annotated[Schedule, typer.Option("--schedule", help="Learning-rate schedule over epochs.")] = Schedule(D.schedule),
+    lr_min: Annotated[float, typer.Option("--lr-min", help="cosine: the final learning rate.")] = D.lr_min,
+    step_size: Annotated[int, typer.Option("--step-size", help="step: epochs between decays.")] = D.step_size,
+    gamma: Annotated[float, typer.Option("--gamma", help="step: decay factor.")] = D.gamma,
+    patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without improvement (val loss, else train loss); 0 = off.")] = D.patience,
+    min_delta: Annotated[float, typer.Option("--min-delta", help="Smallest loss decrease that counts as improvement.")] = D.min_delta,
+    dtype: Annotated[Dtype, typer.Option("--dtype", help="Floating-point type for training and saved weights.")] = Dtype(D.dtype),
+    dropna: Dropna = D.dropna,
+    sep: Sep = None,
+    encoding: Encoding = None,
+    runs_dir: RunsDir = Path(D.runs_dir),
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Name for the run (part of its id).", show_default=False)] = None,
+    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Take options from a JSON file, e.g. a run's config.json; options given here override it.", show_default=False)] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
+):
+    """Train an MLP on a CSV and save the run to runs/<id>/.
+
+    Example: mlpcli train datasets/xor.csv --hidden 8 --epochs 2000
+    """
+    from mlpcli import console, experiment, runs
+
+    given = _explicit(
+        ctx, data=data, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+        reduction=reduction, val_frac=val_frac, standardize=standardize, shuffle=shuffle,
+        init=init, target=target, features=features, drop_columns=drop_columns, task=task,
+        loss=loss, activation=activation, init_scheme=init_scheme, momentum=momentum,
+        nesterov=nesterov, weight_decay=weight_decay, schedule=schedule, lr_min=lr_min,
+        step_size=step_size, gamma=gamma, patience=patience, min_delta=min_delta, dtype=dtype,
+        dropna=dropna, sep=sep, encoding=encoding, runs_dir=runs_dir, name=name,
+        checkpoint_every=checkpoint_every,
+    )
+    resume_path = None
+    if resume is not None:
+        resume_path = runs.resolve_run(resume, runs_dir)
+        allowed = {"epochs", "checkpoint_every", "runs_dir"}
+        extra = sorted(set(given) - allowed)
+        if extra:
+            raise ConfigError(f"--resume continues a run with its own options; only --epochs "
+                              f"can change (got --{extra[0].replace('_', '-')})")
+        options = runs.Run(resume_path).config().get("options", {})
+        options.update(runs_dir=str(resume_path.parent))
+    elif config is not None:
+        options = _read_config_file(config)
+    else:
+        options = {}
+    options = {**options, **given}
+    if not options.get("data"):
+        raise typer.BadParameter("give a CSV file or bundled dataset name, e.g. "
+                                 "'mlpcli train xor'", param_hint="DATA")
+    cfg = Config.from_dict(options, source=str(config or "options"))
+
+    out = console.make_console()
+    display = console.TrainingDisplay(out, quiet=quiet)
+    caught = {}
+
+    def on_start(trainer):  # Ctrl-C / SIGTERM: finish the minibatch, save, exit 130 / 143
+        def stop(signum, frame):
+            caught.setdefault("signal", signum)
+            trainer.request_stop()
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+
+    try:
+        outcome = experiment.train(cfg, callbacks=[display], argv=["mlpcli", *sys.argv[1:]],
+                                   resume=resume_path, on_start=on_start)
+    finally:
+        display.stop()
+    console.print_outcome(out, outcome, quiet)
+    status = outcome.summary["status"]
+    if status == "diverged":
+        console.error(outcome.summary["error"])
+        raise typer.Exit(1)
+    if status == "interrupted":
+        signum = caught.get("signal", signal.SIGINT)
+        out.print(f"interrupted after epoch {outcome.result.epochs_run}; continue with: "
+                  f"mlpcli train --resume {outcome.path.name} --runs-dir {outcome.path.parent}")
+        raise typer.Exit(128 + int(signum))
+
+
+# --- gradcheck ----------------------------------------------------------------------------------
+
+@app.command()
+def gradcheck(
+    ctx: typer.Context,
+    data: Data = None,
+    hidden: Hidden = None,
+    samples: Annotated[int, typer.Option("--samples", help="Rows of DATA to check on (or random rows without DATA).", min=1)] = 16,
+    inputs: Annotated[int, typer.Option("--inputs", help="Random data: number of inputs.", min=1)] = 3,
+    outputs: Annotated[int, typer.Option("--outputs", help="Random data: number of outputs (classes with --loss ce).", min=1)] = 2,
+    reduction: ReductionOpt = Reduction(D.reduction),
+    loss: LossOpt = Loss(D.loss),
+    activation: ActivationOpt = Activation(D.activation),
+    init_scheme: InitSchemeOpt = None,
+    init: Init = None,
+    weight_decay: WeightDecay = D.weight_decay,
+    seed: Seed = D.seed,
+    target: Target = None,
+    features: Features = None,
+    drop_columns: DropColumns = None,
+    task: TaskOpt = Task(D.task),
+    standardize: Standardize = D.standardize,
+    dropna: Dropna = D.dropna,
+    sep: Sep = None,
+    encoding: Encoding = None,
+    eps: Annotated[float, typer.Option("--eps", help="ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε.", callback=lambda v: _positive(v, "--eps"))] = 1e-6,
+    tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.", callback=lambda v: _positive(v, "--tol"))] = 1e-7,
+    max_coords: Annotated[int, typer.Option("--max-coords", help="Check at most this many coordinates per tensor (a seeded sample beyond).", min=1)] = 2000,
+    explain: Annotated[bool, typer.Option("--explain", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+):
+    """Check backprop's gradients against finite differences, parameter by parameter.
+
+    Exit code 0 when every tensor passes, 1 when any fails.
+
+    Example: mlpcli gradcheck datasets/xor.csv --hidden 2 --explain
+    """
+    from mlpcli import console, experiment
+    from mlpcli import gradcheck as gc
+
+    given = _explicit(
+        ctx, data=data, hidden=hidden, reduction=reduction, loss=loss, activation=activation,
+        init_scheme=init_scheme, init=init, weight_decay=weight_decay, seed=seed, target=target,
+        features=features, drop_columns=drop_columns, task=task, standardize=standardize,
+        dropna=dropna, sep=sep, encoding=encoding,
+    )
+    cfg = Config.from_dict(given, source="options")
+    model, X, Y, _ = experiment.gradcheck_problem(cfg, samples, inputs, outputs)
+    report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
+                                weight_decay=cfg.weight_decay, eps=eps, tol=tol,
+                                max_coords=max_coords, seed=cfg.seed, keep_coordinates=explain)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        raise typer.Exit(0 if report.passed else 1)
+
+    out = console.make_console()
+    source = data or f"random data ({samples} rows)"
+    out.print(f"network {'-'.join(map(str, model.sizes))} ({model.activation}), loss {cfg.loss}, "
+              f"reduction {cfg.reduction}, weight decay {cfg.weight_decay:g}, on {source}, "
+              f"float64")
+    if explain:
+        rows = _explain_rows(report, model, X, Y, cfg)
+        lecture = gc.is_lecture_network(model, cfg.loss)
+        table, note = console.explain_table(rows, lecture, cap=9 if lecture else 60)
+        out.print(table)
+        if note:
+            out.print(note)
+        if lecture:
+            out.print("by hand: ∂f/∂p = Σ over examples of (ŷ − y)·∂ŷ/∂p, e.g. "
+                      "∂ŷ/∂w1 = w5·σ'(w1x1 + w2x2 + b1)·x1, ∂ŷ/∂w5 = σ(w1x1 + w2x2 + b1), "
+                      "∂ŷ/∂b3 = 1")
+    out.print(console.gradcheck_table(report))
+    out.print(console.gradcheck_verdict(report))
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _explain_rows(report, model, X, Y, cfg) -> list[dict]:
+    from mlpcli import gradcheck as gc
+
+    by_name = {c.name: c for c in report.coordinates}
+    if gc.is_lecture_network(model, cfg.loss):
+        hand = gc.lecture_gradients(model, X, Y, cfg.reduction, cfg.weight_decay)
+        rows = []
+        for p, coord in gc.lecture_coordinate_names().items():
+            c = by_name[coord]
+            rows.append({"name": p, "tensor": coord, "value": c.value, "lecture": hand[p],
+                         "backprop": c.backprop, "numerical": c.numerical, "kink": c.kink})
+        return rows
+    return [{"name": c.name, "value": c.value, "backprop": c.backprop,
+             "numerical": c.numerical, "kink": c.kink} for c in report.coordinates]
+
+
+# --- predict / evaluate -------------------------------------------------------------------------
+
+RunArg = Annotated[str, typer.Argument(help="Run id, unique prefix, path, or 'latest'.", show_default=False)]
+LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False)]
+
+
+@app.command()
+def predict(
+    run: RunArg,
+    data: LabelledData,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the CSV here instead of stdout.", show_default=False)] = None,
+    runs_dir: RunsDir = Path(D.runs_dir),
+    sep: Sep = None,
+    encoding: Encoding = None,
+):
+    """Predict with a trained run on a CSV (the target column may be absent).
+
+    Example: mlpcli predict latest datasets/xor.csv --out predictions.csv
+    """
+    from mlpcli import console, runs
+
+    run_obj = runs.Run(runs.resolve_run(run, runs_dir))
+    frame, warnings = runs.predict(run_obj, data, sep=sep, encoding=encoding)
+    for w in warnings:
+        console.warn(w)
+    text = frame.to_csv(index=False)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        runs.write_atomic(out, text.encode())
+        console.make_console(stderr=True).print(f"wrote {len(frame)} predictions to {out}")
+
+
+@app.command()
+def evaluate(
+    run: RunArg,
+    data: LabelledData,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    runs_dir: RunsDir = Path(D.runs_dir),
+    sep: Sep = None,
+    encoding: Encoding = None,
+):
+    """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled data.
+
+    Example: mlpcli evaluate latest datasets/xor.csv
+    """
+    from mlpcli import console, runs
+
+    run_obj = runs.Run(runs.resolve_run(run, runs_dir))
+    scores = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
+    if as_json:
+        typer.echo(json.dumps(scores))
+        return
+    items = [(k, console.fmt(v, "acc" if k == "accuracy" else
+                             "int" if k == "rows" else "loss")) for k, v in scores.items()]
+    console.make_console().print(console.key_value_table(f"{run_obj.id} on {data}", items))
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+@runs_app.command("list")
+def runs_list(
+    runs_dir: RunsDir = Path(D.runs_dir),
+    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
+    csv: Annotated[Optional[str], typer.Option("--csv", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
+):
+    """One row per run: options, status and final metrics.
+
+    Example: mlpcli runs list --sort val_loss
+    """
+    from mlpcli import console, runs
+
+    frame = runs.list_runs(runs_dir, sort=sort)
+    if csv is not None:
+        text = frame.to_csv(index=False)
+        if csv == "-":
+            sys.stdout.write(text)
+        else:
+            runs.write_atomic(Path(csv), text.encode())
+        return
+    out = console.make_console()
+    if frame.empty:
+        out.print(f"no runs in {runs_dir}; train one with: mlpcli train xor")
+        return
+    out.print(console.runs_table(frame))
+
+
+@runs_app.command("show")
+def runs_show(run: RunArg, runs_dir: RunsDir = Path(D.runs_dir)):
+    """A run's configuration, status, metrics, files and loss curve.
+
+    Example: mlpcli runs show latest
+    """
+    from mlpcli import console, runs
+
+    path = runs.resolve_run(run, runs_dir)
+    out = console.make_console()
+    for renderable in runs.show(runs.Run(path)):
+        out.print(renderable)
+
+
+@runs_app.command("compare")
+def runs_compare(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False)],
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
+    runs_dir: RunsDir = Path(D.runs_dir),
+):
+    """The options that differ between runs, and their metrics side by side.
+
+    Example: mlpcli runs compare 2026 latest --plot compare.png
+    """
+    from mlpcli import console, runs
+
+    selected = [runs.Run(runs.resolve_run(r, runs_dir)) for r in run_ids]
+    out = console.make_console()
+    out.print(runs.compare_table(selected))
+    if plot is not None:
+        runs.compare_plot(selected, plot)
+        out.print(f"loss curves saved to {plot}")
+
+
+# --- datasets -----------------------------------------------------------------------------------
+
+@datasets_app.command("list")
+def datasets_list():
+    """Name, rows, features, target and task of every bundled dataset.
+
+    Example: mlpcli datasets list
+    """
+    from rich.table import Table
+
+    from mlpcli import console
+    from mlpcli import data as data_mod
+
+    table = Table(header_style="bold")
+    for col in ("name", "rows", "features", "target", "task"):
+        table.add_column(col, justify="right" if col in ("rows", "features") else "left")
+    for row in data_mod.describe_bundled():
+        table.add_row(row["name"], str(row["rows"]), str(row["features"]), row["target"],
+                      row["task"])
+    console.make_console().print(table)
+
+
+@datasets_app.command("make")
+def datasets_make(
+    kind: Annotated[Kind, typer.Argument(help="Which dataset to generate.")],
+    n: Annotated[Optional[int], typer.Option("--n", help="Number of rows.  [default: per kind]", min=1, show_default=False)] = None,
+    noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level σ.  [default: per kind]", min=0, show_default=False)] = None,
+    seed: Seed = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.", show_default=False)] = None,
+):
+    """Generate a seeded dataset as CSV (target last).
+
+    Example: mlpcli datasets make moons --n 500 --noise 0.1 --out moons.csv
+    """
+    from mlpcli import generate, runs
+
+    try:
+        frame = generate.generate(kind.value, n=n, noise=noise, seed=seed)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    text = frame.to_csv(index=False, float_format="%.6g")
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        runs.write_atomic(out, text.encode())
+        typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"mlpcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)] = False,
+):
+    """Train small neural networks on CSV data, check their gradients, inspect the runs.
+
+    Example: mlpcli train xor
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app and turn every error into an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    from mlpcli import console
+
+    try:
+        app(args=args, prog_name="mlpcli", standalone_mode=False)
+        code = 0
+    except typer.Exit as e:
+        code = e.exit_code
+    except typer.TyperException as e:  # usage errors: bad option, value out of range, …
+        if debug:
+            raise
+        console.error(_usage_message(e))
+        code = 2
+    except (typer.Abort, KeyboardInterrupt):
+        if debug:
+            raise
+        console.error("interrupted")
+        code = 130
+    except MlpcliError as e:
+        if debug:
+            raise
+        console.error(str(e))
+        code = e.exit_code
+    except BrokenPipeError:  # e.g. `mlpcli predict … | head`
+        code = 0
+    except Exception as e:  # a bug: say so in one line; --debug shows where
+        if debug:
+            raise
+        console.error(f"unexpected {type(e).__name__}: {e} (rerun with --debug to see where, "
+                      f"and please report it)")
+        code = 1
+    sys.exit(code)
+
+
+def _usage_message(e: typer.TyperException) -> str:
+    format_message = getattr(e, "format_message", None)
+    message = " ".join((format_message() if format_message else str(e)).split())
+    ctx = getattr(e, "ctx", None)
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message

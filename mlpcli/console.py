@@ -1,0 +1,336 @@
+"""All terminal output: the live training view, result tables, charts and error lines.
+
+Live redraw and colour only on a terminal (and not with NO_COLOR); elsewhere plain lines, at
+most one every few seconds while training. The training loop only hands records over; rich
+redraws on its own thread, a few times a second.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import deque
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+PLAIN_LINE_SECONDS = 5.0  # non-terminal output: at most one progress line this often
+RECENT_EPOCHS = 8  # rows of the live table
+
+
+def make_console(stderr: bool = False) -> Console:
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+
+
+def is_live(console: Console) -> bool:
+    return console.is_terminal and not os.environ.get("NO_COLOR")
+
+
+def error(message: str) -> None:
+    """One line on stderr: 'Error: …'."""
+    make_console(stderr=True).print(Text(f"Error: {message}", style="bold red"), soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    make_console(stderr=True).print(Text(f"Warning: {message}", style="yellow"), soft_wrap=True)
+
+
+# --- numbers -----------------------------------------------------------------------------------
+
+def fmt(value, kind: str = "loss") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if kind == "acc":
+        return f"{100 * value:.1f}%"
+    if kind == "seconds":
+        return f"{value:.1f}s" if value < 600 else f"{value / 60:.1f}min"
+    if kind == "int":
+        return str(int(value))
+    value = float(value)
+    if value == 0:
+        return "0"
+    return f"{value:.4g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.3e}"
+
+
+def _layers(sizes) -> str:
+    return "-".join(str(s) for s in sizes)
+
+
+# --- training display --------------------------------------------------------------------------
+
+def epoch_table(records, classification: bool, has_val: bool) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("epoch", justify="right")
+    table.add_column("train loss", justify="right")
+    if has_val:
+        table.add_column("val loss", justify="right")
+    if classification:
+        table.add_column("train acc", justify="right")
+        if has_val:
+            table.add_column("val acc", justify="right")
+    table.add_column("lr", justify="right")
+    table.add_column("time", justify="right")
+    for r in records:
+        row = [str(r.epoch), fmt(r.train_loss)]
+        if has_val:
+            row.append(fmt(r.val_loss))
+        if classification:
+            row.append(fmt(r.train_acc, "acc"))
+            if has_val:
+                row.append(fmt(r.val_acc, "acc"))
+        row += [fmt(r.lr), fmt(r.seconds, "seconds")]
+        table.add_row(*row)
+    return table
+
+
+class TrainingDisplay:
+    """Training callback that shows progress: live on a terminal, sparse lines elsewhere."""
+
+    def __init__(self, console: Console | None = None, quiet: bool = False):
+        self.console = console or make_console()
+        self.quiet = quiet
+        self.live_mode = is_live(self.console) and not quiet
+        self.recent: deque = deque(maxlen=RECENT_EPOCHS)
+        self.latest = None
+        self._live = None
+        self._last_line = 0.0
+
+    # callbacks ------------------------------------------------------------------------------
+
+    def on_run_start(self, info) -> None:
+        self.info = info
+        cfg = info["config"]
+        self.total = cfg.epochs
+        self.classification = info["task"] == "classification"
+        self.has_val = info["val_rows"] > 0
+        if self.quiet:
+            return
+        task = info["task"]
+        if self.classification:
+            classes = ", ".join(map(str, info["classes"][:10]))
+            more = ", …" if len(info["classes"]) > 10 else ""
+            task += f" ({len(info['classes'])} classes: {classes}{more})"
+        self.console.print(
+            f"[bold]mlpcli train[/] {info['dataset']}  ·  {task}  ·  layers "
+            f"{_layers(info['layers'])}  ·  {info['train_rows']} train / {info['val_rows']} "
+            f"val rows"
+        )
+        for w in info["warnings"]:
+            self.console.print(f"[yellow]Warning:[/] {w}")
+        if info.get("resumed_from"):
+            self.console.print(f"resuming after epoch {info['resumed_from']}")
+        self.console.print(f"run directory: {info['path']}")
+
+    def on_train_begin(self, trainer) -> None:
+        if self.live_mode:
+            self._live = Live(get_renderable=self._render, console=self.console,
+                              refresh_per_second=4, transient=True)
+            self._live.start()
+
+    def on_epoch_end(self, record, trainer) -> None:
+        self.recent.append(record)
+        self.latest = record
+        if not self.live_mode and not self.quiet:
+            now = time.monotonic()
+            if now - self._last_line >= PLAIN_LINE_SECONDS:
+                self._last_line = now
+                self.console.print(self._line(record))
+
+    def on_train_end(self, result, trainer) -> None:
+        self.stop()
+        if self.quiet or self.latest is None:
+            return
+        if not self.live_mode and self._last_line and self.latest is not None:
+            self.console.print(self._line(self.latest))
+        self.console.print(epoch_table(self.recent, self.classification, self.has_val))
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    # rendering ------------------------------------------------------------------------------
+
+    def _line(self, r) -> str:
+        parts = [f"epoch {r.epoch}/{self.total}", f"train_loss {fmt(r.train_loss)}"]
+        if r.val_loss is not None:
+            parts.append(f"val_loss {fmt(r.val_loss)}")
+        if r.train_acc is not None:
+            parts.append(f"train_acc {fmt(r.train_acc, 'acc')}")
+        if r.val_acc is not None:
+            parts.append(f"val_acc {fmt(r.val_acc, 'acc')}")
+        parts.append(fmt(r.seconds, "seconds"))
+        return "  ".join(parts)
+
+    def _render(self):
+        done = self.latest.epoch if self.latest else 0
+        bar = Table.grid(padding=(0, 1))
+        bar.add_row(ProgressBar(total=self.total, completed=done, width=40),
+                    f"{done}/{self.total} epochs",
+                    fmt(self.latest.seconds, "seconds") if self.latest else "")
+        return Group(bar, epoch_table(list(self.recent), self.classification, self.has_val))
+
+
+def print_outcome(console: Console, outcome, quiet: bool = False) -> None:
+    """The closing lines of `mlpcli train`: final metrics and where the run is."""
+    s = outcome.summary
+    final = s.get("final") or {}
+    parts = [f"{s['status']}: {s['epochs_run']} epochs"]
+    if s.get("stopped_early"):
+        parts.append(f"stopped early, best epoch {s['best_epoch']}")
+    for key, kind in (("train_loss", "loss"), ("val_loss", "loss"), ("train_acc", "acc"),
+                      ("val_acc", "acc"), ("val_r2", "loss"), ("train_r2", "loss")):
+        if final.get(key) is not None:
+            parts.append(f"{key} {fmt(final[key], kind)}")
+    parts.append(fmt(s.get("seconds"), "seconds"))
+    console.print("  ·  ".join(parts))
+    console.print(f"run saved to {outcome.path}")
+
+
+# --- gradcheck ---------------------------------------------------------------------------------
+
+def gradcheck_table(report) -> Table:
+    table = Table(title="Gradient check: backprop vs. centered differences", header_style="bold")
+    for name, justify in (("tensor", "left"), ("shape", "left"), ("checked", "right"),
+                          ("kinks", "right"), ("max abs err", "right"),
+                          ("max rel err", "right"), ("result", "left")):
+        table.add_column(name, justify=justify)
+    for t in report.parameters:
+        checked = f"{t.checked}" + (f" of {t.size} (sample)" if t.sampled else "")
+        if t.all_kinks:
+            result = "[yellow]unverified[/] (all kinks)"
+        else:
+            result = "[green]pass[/]" if t.passed else "[bold red]FAIL[/]"
+        table.add_row(t.name, "×".join(map(str, t.shape)), checked, str(t.kinks),
+                      f"{t.max_abs_error:.2e}", f"{t.max_rel_error:.2e}", result)
+    return table
+
+
+def gradcheck_verdict(report) -> str:
+    rule = (f"relative error ≤ {report.tol:g} or absolute error ≤ {report.abs_tol:g} per "
+            f"coordinate; ε = {report.eps:g}")
+    kinks = sum(t.kinks for t in report.parameters)
+    note = (f"; {kinks} coordinate(s) on a ReLU kink not judged" if kinks else "")
+    unverified = [t.name for t in report.parameters if t.all_kinks]
+    if unverified:
+        note += (f"; {', '.join(unverified)}: every coordinate sits on a kink, nothing verified "
+                 f"(try another --seed)")
+    if report.passed:
+        return f"[bold green]PASSED[/]: backprop matches finite differences ({rule}{note})"
+    failed = ", ".join(t.name for t in report.parameters if not t.passed)
+    return f"[bold red]FAILED[/]: {failed} differ from finite differences ({rule}{note})"
+
+
+def explain_table(rows, lecture: bool, cap: int) -> tuple[Table, str]:
+    """rows: dicts with name, value, (lecture), backprop, numerical, kink."""
+    title = ("The lecture's nine partial derivatives ∂f/∂p, three ways" if lecture
+             else "Every parameter: backprop vs. numerical ∂f/∂p")
+    table = Table(title=title, header_style="bold")
+    table.add_column("p")
+    if lecture:
+        table.add_column("tensor")
+    table.add_column("value", justify="right")
+    if lecture:
+        table.add_column("by hand (lecture)", justify="right")
+    table.add_column("backprop", justify="right")
+    table.add_column("numerical", justify="right")
+    table.add_column("", justify="left")
+    for r in rows[:cap]:
+        cells = [r["name"]]
+        if lecture:
+            cells.append(r["tensor"])
+        cells.append(f"{r['value']:+.6f}")
+        if lecture:
+            cells.append(f"{r['lecture']:+.10f}")
+        cells += [f"{r['backprop']:+.10f}", f"{r['numerical']:+.10f}",
+                  "kink" if r["kink"] else ""]
+        table.add_row(*cells)
+    note = ""
+    if len(rows) > cap:
+        note = f"showing {cap} of {len(rows)} parameters (use --json for all)"
+    return table, note
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow",
+                "diverged": "red", "failed": "red", "crashed": "red", "damaged": "red"}
+
+
+def runs_table(frame) -> Table:
+    table = Table(header_style="bold")
+    columns = ["id", "status", "dataset", "epochs", "hidden", "lr", "batch_size", "seed",
+               "train_loss", "val_loss", "train_acc", "val_acc", "seconds"]
+    for c in columns:
+        table.add_column(c.replace("_", " "), justify="left" if c in ("id", "status", "dataset",
+                                                                        "hidden") else "right")
+    for _, row in frame.iterrows():
+        status = str(row["status"])
+        table.add_row(
+            str(row["id"]), f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
+            _short(row["dataset"]), fmt(row["epochs"], "int") if row["epochs"] == row["epochs"]
+            else "–", str(row["hidden"]) if row["hidden"] == row["hidden"] else "–",
+            fmt(row["lr"]), fmt(row["batch_size"], "int") if row["batch_size"] == row["batch_size"]
+            else "–", fmt(row["seed"], "int") if row["seed"] == row["seed"] else "–",
+            fmt(row["train_loss"]), fmt(row["val_loss"]), fmt(row["train_acc"], "acc"),
+            fmt(row["val_acc"], "acc"), fmt(row["seconds"], "seconds"),
+        )
+    return table
+
+
+def _short(path) -> str:
+    if not isinstance(path, str):
+        return "–"
+    return os.path.basename(path)
+
+
+def key_value_table(title: str, items) -> Table:
+    table = Table(title=title, show_header=False, box=None, pad_edge=False, title_justify="left",
+                  title_style="bold")
+    table.add_column(style="dim")
+    table.add_column()
+    for k, v in items:
+        table.add_row(str(k), v if isinstance(v, Text) else str(v))
+    return table
+
+
+def ascii_chart(series: dict, width: int = 64, height: int = 12) -> str:
+    """A small terminal chart of one or more curves (log scale when all values are positive)."""
+    marks = ["●", "×", "+", "o", "*", "#"]
+    clean = {k: [float(v) for v in vs if v == v] for k, vs in series.items()}
+    clean = {k: v for k, v in clean.items() if v}
+    if not clean:
+        return "(no data to plot)"
+    values = [v for vs in clean.values() for v in vs]
+    log = min(values) > 0
+    tf = (lambda v: math.log10(v)) if log else (lambda v: v)
+    lo, hi = min(map(tf, values)), max(map(tf, values))
+    if hi - lo < 1e-12:
+        hi = lo + 1.0
+    grid = [[" "] * width for _ in range(height)]
+    for (_label, vs), mark in zip(clean.items(), marks):
+        n = len(vs)
+        for col in range(width):
+            i = min(n - 1, round(col * (n - 1) / max(width - 1, 1))) if n > 1 else 0
+            if n < width and col > (n - 1) * (width - 1) / max(n - 1, 1) + 0.5:
+                break
+            row = round((hi - tf(vs[i])) / (hi - lo) * (height - 1))
+            grid[row][col] = mark
+    def label(y):
+        v = hi - y * (hi - lo) / (height - 1)
+        return fmt(10**v if log else v)
+    lines = []
+    for y, row in enumerate(grid):
+        axis = label(y) if y in (0, height // 2, height - 1) else ""
+        lines.append(f"{axis:>10} │{''.join(row)}")
+    n_max = max(len(v) for v in series.values())
+    lines.append(f"{'':>10} └{'─' * width}")
+    lines.append(f"{'':>10}  epoch 1{('epoch ' + str(n_max)).rjust(width - 7)}")
+    legend = "   ".join(f"{m} {k}" for (k, _), m in zip(clean.items(), marks))
+    lines.append(f"{'':>10}  {legend}" + ("   (log scale)" if log else ""))
+    return "\n".join(lines)

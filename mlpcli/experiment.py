@@ -1,0 +1,231 @@
+"""What `mlpcli train` and `mlpcli gradcheck` do, as library functions.
+
+    CSV → Dataset → MLP ⇄ Trainer → run directory
+
+`train(cfg)` loads and checks the data *before* creating the run directory, so bad input leaves
+nothing behind; from then on the run directory always says how the run ended.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlpcli import __version__, runs
+from mlpcli.config import Config
+from mlpcli.data import Dataset, Preprocessor, load_dataset
+from mlpcli.errors import ConfigError, RunError
+from mlpcli.losses import predicted_class
+from mlpcli.model import MLP
+from mlpcli.train import Trainer, TrainResult
+
+
+@dataclass
+class Outcome:
+    path: Path  # the run directory
+    result: TrainResult
+    summary: dict
+
+
+def load_data(cfg: Config, rng: np.random.Generator, max_rows: int | None = None) -> Dataset:
+    return load_dataset(
+        cfg.data, target=cfg.target or None, features=cfg.features or None,
+        drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
+        val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
+        dtype=np.dtype(cfg.dtype), max_rows=max_rows,
+    )
+
+
+def build_model(cfg: Config, pre: Preprocessor, rng: np.random.Generator) -> MLP:
+    """The network for this data: initialised from `rng`, or from --init's weights."""
+    sizes = [pre.n_inputs, *cfg.hidden, pre.n_outputs]
+    model = MLP.initialized(sizes, cfg.activation, cfg.resolved_init_scheme, rng, cfg.dtype)
+    if cfg.init:
+        model.load_params(runs.load_npz(cfg.init, what="--init"), source=f"--init {cfg.init}")
+    return model
+
+
+def model_info(cfg: Config, model: MLP, pre: Preprocessor) -> dict:
+    """model.json: everything `predict` needs besides the weights."""
+    return {
+        "layers": model.sizes, "activation": model.activation, "loss": cfg.loss,
+        "task": pre.task, "features": pre.features, "inputs": pre.input_names,
+        "targets": pre.targets, "classes": pre.classes, "dtype": cfg.dtype,
+        "preprocessing": pre.to_dict(),
+    }
+
+
+def versions() -> dict:
+    return {"mlpcli": __version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def predictions_frame(model: MLP, pre: Preprocessor, X, Y, rows):
+    """predictions.csv: data row, true target(s), prediction(s) and class probabilities."""
+    import pandas as pd
+
+    Yhat = model.forward(X)
+    true = pd.DataFrame({"row": rows})
+    if pre.task == "classification":
+        labels = np.asarray(pre.classes, dtype=object)[predicted_class(Y)]
+        true[pre.targets[0]] = labels
+    else:
+        values = Y * np.asarray(pre.y_std) + np.asarray(pre.y_mean)
+        for k, name in enumerate(pre.targets):
+            true[name] = values[:, k]
+    return pd.concat([true, pre.decode(Yhat).reset_index(drop=True)], axis=1)
+
+
+def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
+    """Final metrics of the saved weights on the training and validation rows."""
+    out = {}
+    for split, X, Y in (("train", data.X_train, data.Y_train), ("val", data.X_val, data.Y_val)):
+        if len(X) == 0:
+            continue
+        loss, acc = trainer.evaluate(X, Y)
+        out[f"{split}_loss"] = loss
+        if acc is not None:
+            out[f"{split}_acc"] = acc
+        if data.preprocessor.task == "regression":
+            scores = regression_scores(trainer.model, data.preprocessor, X, Y)
+            out.update({f"{split}_{k}": v for k, v in scores.items()})
+    return out
+
+
+def regression_scores(model: MLP, pre: Preprocessor, X, Y) -> dict:
+    """R² (averaged over targets) and RMSE in the targets' original units."""
+    std = np.asarray(pre.y_std)
+    err = (model.forward(X) - Y) * std
+    centred = (Y - Y.mean(axis=0)) * std
+    ss_res, ss_tot = (err**2).sum(axis=0), (centred**2).sum(axis=0)
+    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), np.nan)
+    return {"r2": float(np.nanmean(r2)) if np.isfinite(r2).any() else None,
+            "rmse": float(np.sqrt((err**2).mean()))}
+
+
+def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
+          on_start=None) -> Outcome:
+    """Train as `mlpcli train` does and write the run directory.
+
+    `callbacks` get the trainer's events (see train.py) plus `on_run_start(info)` first.
+    `on_start(trainer)` is called once the trainer exists (the CLI hooks Ctrl-C there).
+    `resume`: an existing run directory to continue from its checkpoint.
+    """
+    cfg = cfg.validated()
+    rng = np.random.default_rng(cfg.seed)
+    data = load_data(cfg, rng)
+    cfg = cfg.replace(val_frac=data.val_frac, init_scheme=cfg.resolved_init_scheme)
+    model = build_model(cfg, data.preprocessor, rng)
+    pre = data.preprocessor
+
+    if resume is None:
+        path = runs.create_run_dir(cfg.runs_dir, cfg.name or Path(data.path).stem)
+        summary = {"id": path.name, "name": cfg.name, "dataset": str(data.path)}
+    else:
+        path = Path(resume)
+        summary = runs.Run(path).summary()
+    summary.update(argv=list(argv) if argv is not None else sys.argv, task=pre.task)
+
+    config = {
+        "options": cfg.to_dict(),
+        "dataset": {"path": str(data.path), "sha256": data.sha256, "rows": data.n_rows,
+                    "columns": data.n_columns, "train_rows": len(data.X_train),
+                    "val_rows": len(data.X_val), "dropped_rows": data.n_dropped},
+        "argv": summary["argv"],
+        "versions": versions(),
+    }
+    rows_X, rows_Y, rows = ((data.X_val, data.Y_val, data.val_rows) if len(data.X_val)
+                            else (data.X_train, data.Y_train, data.train_rows))
+    writer = runs.RunWriter(
+        path, config=config, model_info=model_info(cfg, model, pre), summary=summary,
+        checkpoint_every=cfg.checkpoint_every, append_metrics=resume is not None,
+        predictions=lambda m: predictions_frame(m, pre, rows_X, rows_Y, rows),
+    )
+    trainer = Trainer(
+        model, data.X_train, data.Y_train, data.X_val, data.Y_val, cfg=cfg, rng=rng,
+        loss_weights=pre.output_weights, classification=pre.task == "classification",
+        callbacks=[writer, *callbacks],
+    )
+    if resume is not None:
+        _restore(trainer, path, cfg)
+
+    info = {"id": path.name, "path": path, "dataset": data.path, "task": pre.task,
+            "classes": pre.classes, "targets": pre.targets, "layers": model.sizes,
+            "train_rows": len(data.X_train), "val_rows": len(data.X_val),
+            "warnings": data.warnings, "config": cfg, "resumed_from": trainer.epoch}
+    for cb in callbacks:
+        getattr(cb, "on_run_start", lambda info: None)(info)
+    if on_start is not None:
+        on_start(trainer)
+
+    t0 = time.time()
+    try:
+        result = trainer.run()
+    except BaseException as e:  # record how the run ended, then let the caller report it
+        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        writer.close_metrics()
+        writer.finish(status=status, ended=runs.now_iso(), error=f"{type(e).__name__}: {e}",
+                      epochs_run=trainer.epoch, seconds=trainer.elapsed)
+        raise
+    summary = {
+        "status": result.status, "ended": runs.now_iso(),
+        "seconds": trainer.elapsed, "wall_seconds": time.time() - t0,
+        "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early, "error": result.message or None,
+        "best": _record_at(trainer, result.best_epoch),
+        "final": summary_metrics(trainer, data),
+    }
+    writer.finish(**summary)
+    return Outcome(path, result, writer.summary)
+
+
+def _record_at(trainer: Trainer, epoch: int) -> dict | None:
+    for record in trainer.history:
+        if record.epoch == epoch:
+            return record.as_dict()
+    return None
+
+
+def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
+    checkpoint = path / "checkpoint.npz"
+    if not checkpoint.exists():
+        raise RunError(f"{path}: no checkpoint.npz to resume from")
+    state = runs.load_checkpoint(checkpoint)
+    if state["theta"].shape != trainer.model.theta.shape:
+        raise RunError(f"{checkpoint}: parameters do not match the run's network")
+    trainer.load_state(state)
+    if trainer.epoch >= cfg.epochs:
+        raise ConfigError(f"the run already has {trainer.epoch} epochs; pass --epochs N with "
+                          f"N > {trainer.epoch} to train further")
+    # metrics.csv may hold epochs after the checkpoint: keep only those the checkpoint covers
+    metrics = runs.Run(path).metrics()
+    kept = metrics[metrics["epoch"] <= trainer.epoch]
+    runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
+    trainer.history = []
+
+
+# --- gradcheck set-up --------------------------------------------------------------------------
+
+def gradcheck_problem(cfg: Config, samples: int = 16, inputs: int = 3, outputs: int = 2):
+    """(model, X, Y) in float64 for gradcheck: the data's first `samples` rows, or random data."""
+    rng = np.random.default_rng(cfg.seed)
+    cfg = cfg.replace(dtype="float64")
+    if cfg.data:
+        data = load_data(cfg.replace(val_frac=0.0), rng, max_rows=samples)
+        model = build_model(cfg, data.preprocessor, rng)
+        return model, data.X_train, data.Y_train, data.preprocessor
+    X = rng.standard_normal((samples, inputs))
+    if cfg.loss == "ce":
+        Y = np.eye(outputs)[rng.integers(0, outputs, samples)]
+    else:
+        Y = rng.standard_normal((samples, outputs))
+    sizes = [inputs, *cfg.hidden, outputs]
+    model = MLP.initialized(sizes, cfg.activation, cfg.resolved_init_scheme, rng)
+    if cfg.init:
+        model.load_params(runs.load_npz(cfg.init, what="--init"), source=f"--init {cfg.init}")
+    return model, X, Y, None

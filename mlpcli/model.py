@@ -1,0 +1,272 @@
+"""The multilayer perceptron: parameters, initialisation, forward and backward propagation.
+
+A network with sizes [n_in, *hidden, n_out] has layers l = 1..L with
+
+    Z_l = A_{l-1} W_lᵀ + b_l        A_l = σ(Z_l) for hidden layers,  Ŷ = Z_L (linear output)
+
+W_l has shape (units of layer l, units of layer l−1), as in the lecture (z = W x + b); rows of
+X, Z, A are examples, which is why the code multiplies by Wᵀ. Backward, with G = ∂f/∂Ŷ:
+
+    ∇W_l = G_lᵀ A_{l-1}      ∇b_l = Σ_rows G_l      G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
+
+Every W_l and b_l is a view into one flat vector `theta` (all weights first, then all biases);
+every gradient is a view into `grad` laid out the same way. An optimizer step is then a few
+whole-vector operations, whatever the depth, and gradcheck can perturb one coordinate at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlpcli.errors import ConfigError
+
+# --- activations --------------------------------------------------------------------------------
+# Each hidden activation is applied in place (Z becomes A), and its derivative is written from the
+# activation A alone, so the pre-activation Z never needs to be kept:
+#   relu:    σ'(z) = 1 if z > 0 else 0   = [A > 0]
+#   tanh:    σ'(z) = 1 − tanh²(z)        = 1 − A²
+#   sigmoid: σ'(z) = s(z)(1 − s(z))      = A(1 − A)
+
+
+def _relu(Z):
+    np.maximum(Z, 0, out=Z)
+
+
+def _relu_grad(A, D, tmp):  # D ⊙= [A > 0]
+    np.greater(A, 0, out=tmp)
+    np.multiply(D, tmp, out=D)
+
+
+def _tanh(Z):
+    np.tanh(Z, out=Z)
+
+
+def _tanh_grad(A, D, tmp):  # D ⊙= 1 − A²
+    np.multiply(A, A, out=tmp)
+    np.subtract(1, tmp, out=tmp)
+    np.multiply(D, tmp, out=D)
+
+
+def _sigmoid(Z):
+    # s(z) = ½ (1 + tanh(z/2)): the same function as 1/(1+e^−z), without overflow for large |z|
+    Z *= 0.5
+    np.tanh(Z, out=Z)
+    Z *= 0.5
+    Z += 0.5
+
+
+def _sigmoid_grad(A, D, tmp):  # D ⊙= A (1 − A)
+    np.subtract(1, A, out=tmp)
+    tmp *= A
+    np.multiply(D, tmp, out=D)
+
+
+# name -> (apply in place, multiply a delta by σ' computed from the activation, scratch dtype)
+ACTIVATIONS = {
+    "relu": (_relu, _relu_grad, bool),
+    "tanh": (_tanh, _tanh_grad, None),
+    "sigmoid": (_sigmoid, _sigmoid_grad, None),
+}
+
+INIT_SCHEMES = ("he", "glorot")
+
+
+def default_init_scheme(activation: str) -> str:
+    """He for ReLU (keeps the variance of ReLU activations), Glorot for tanh and sigmoid."""
+    return "he" if activation == "relu" else "glorot"
+
+
+def init_layer(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator) -> np.ndarray:
+    """A (fan_out, fan_in) weight matrix.
+
+    he:     W ~ N(0, 2/fan_in)                                  (He et al. 2015)
+    glorot: W ~ U(−a, a), a = √(6/(fan_in + fan_out))            (Glorot & Bengio 2010)
+    Biases start at zero.
+    """
+    if scheme == "he":
+        return rng.standard_normal((fan_out, fan_in)) * np.sqrt(2.0 / fan_in)
+    if scheme == "glorot":
+        a = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-a, a, size=(fan_out, fan_in))
+    raise ConfigError(f"unknown --init-scheme {scheme!r}; choose one of: {', '.join(INIT_SCHEMES)}")
+
+
+class Workspace:
+    """Buffers for one minibatch size, allocated once and reused by every step.
+
+    A[l] holds layer l+1's activations (the last one is Ŷ), D[l] the delta of hidden layer l+1,
+    T[l] scratch for σ'. A batch smaller than `rows` (the last one of an epoch) uses views [:n].
+    """
+
+    def __init__(self, sizes: list[int], rows: int, dtype, activation: str):
+        scratch = ACTIVATIONS[activation][2] or dtype
+        self.rows = rows
+        self.A = [np.empty((rows, n), dtype) for n in sizes[1:]]
+        self.D = [np.empty((rows, n), dtype) for n in sizes[1:-1]]
+        self.T = [np.empty((rows, n), scratch) for n in sizes[1:-1]]
+        self.G = np.empty((rows, sizes[-1]), dtype)
+
+
+class MLP:
+    """A fully connected network: input → hidden layers (σ) → linear output.
+
+    `sizes` = [n_in, *hidden, n_out]. Parameters W[l] (n_out_l, n_in_l) and b[l] (n_out_l,), named
+    W1, b1, …, WL, bL outside the code, are views into the flat vector `theta`; their gradients
+    dW[l], db[l] views into `grad`. The first `n_weights` entries of theta are the weights.
+    """
+
+    def __init__(self, sizes, activation: str = "relu", dtype=np.float64):
+        sizes = [int(n) for n in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ConfigError(f"layer sizes must be positive, got {sizes}")
+        if activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"unknown --activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}"
+            )
+        self.sizes = sizes
+        self.activation = activation
+        self.dtype = np.dtype(dtype)
+        self.shapes = [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.n_weights = sum(o * i for o, i in self.shapes)
+        self.theta = np.zeros(self.n_weights + sum(sizes[1:]), self.dtype)
+        self.grad = np.zeros_like(self.theta)
+        self.W, self.dW = self._views(self.theta), self._views(self.grad)
+        self.b, self.db = self._views(self.theta, biases=True), self._views(self.grad, biases=True)
+        self._act, self._act_grad, _ = ACTIVATIONS[activation]
+
+    def _views(self, flat, biases=False):
+        views, start = [], 0 if not biases else self.n_weights
+        for o, i in self.shapes:
+            size = o if biases else o * i
+            view = flat[start : start + size]
+            views.append(view if biases else view.reshape(o, i))
+            start += size
+        return views
+
+    @classmethod
+    def initialized(cls, sizes, activation="relu", scheme=None, rng=None, dtype=np.float64):
+        """A new network with weights drawn from `rng` by `scheme` (default: by activation)."""
+        model = cls(sizes, activation, dtype)
+        scheme = scheme or default_init_scheme(activation)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        for W, (o, i) in zip(model.W, model.shapes):
+            W[...] = init_layer(i, o, scheme, rng)
+        return model
+
+    def astype(self, dtype) -> MLP:
+        """This network if it already has `dtype`, else a copy converted to it."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        copy = MLP(self.sizes, self.activation, dtype)
+        copy.theta[...] = self.theta
+        return copy
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.shapes)
+
+    # --- parameters by name -------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Parameter names in theta's order: W1 … WL, then b1 … bL."""
+        L = self.n_layers
+        return [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
+
+    def tensors(self, flat=None) -> dict[str, np.ndarray]:
+        """{name: view} into `flat` (default theta), e.g. model.tensors(model.grad)['W1']."""
+        flat = self.theta if flat is None else flat
+        return dict(zip(self.names(), self._views(flat) + self._views(flat, biases=True)))
+
+    def params(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters by name, as saved in weights.npz."""
+        return {k: v.copy() for k, v in self.tensors().items()}
+
+    def load_params(self, params, source: str = "weights") -> None:
+        """Copy parameters in by name, checking every key and shape."""
+        for name, view in self.tensors().items():
+            if name not in params:
+                have = ", ".join(sorted(params)) or "none"
+                raise ConfigError(f"{source}: missing array {name!r} (has: {have})")
+            value = np.asarray(params[name])
+            if value.shape != view.shape:
+                raise ConfigError(
+                    f"{source}: {name} has shape {value.shape}, the network needs {view.shape} "
+                    f"(layers {self.sizes})"
+                )
+            if not np.issubdtype(value.dtype, np.number):
+                raise ConfigError(f"{source}: {name} is not numeric (dtype {value.dtype})")
+            view[...] = value
+
+    # --- forward ----------------------------------------------------------------------------
+
+    def forward(self, X: np.ndarray, pre_activations: list | None = None) -> np.ndarray:
+        """Ŷ for the rows of X, allocating (inference, evaluation, gradcheck).
+
+        If `pre_activations` is a list, the hidden layers' Z are appended to it.
+        """
+        A = np.asarray(X, dtype=self.dtype)
+        for l, (W, b) in enumerate(zip(self.W, self.b)):
+            Z = A @ W.T + b  # Z = A Wᵀ + b
+            if l == self.n_layers - 1:
+                return Z  # linear output
+            if pre_activations is not None:
+                pre_activations.append(Z.copy())
+            self._act(Z)  # A = σ(Z)
+            A = Z
+        raise AssertionError("unreachable")
+
+    def forward_into(self, X: np.ndarray, ws: Workspace) -> np.ndarray:
+        """Ŷ for a minibatch, written into the workspace (training); returns a view."""
+        n = X.shape[0]
+        A = X
+        for l, (W, b) in enumerate(zip(self.W, self.b)):
+            Z = ws.A[l][:n]
+            np.matmul(A, W.T, out=Z)  # Z = A Wᵀ + b
+            Z += b
+            if l < self.n_layers - 1:
+                self._act(Z)  # A = σ(Z), in place
+            A = Z
+        return A
+
+    # --- backward ---------------------------------------------------------------------------
+
+    def backward_into(self, X: np.ndarray, G: np.ndarray, ws: Workspace) -> None:
+        """Write ∇W, ∇b (summed over the rows of G = ∂f/∂Ŷ) into `grad`, after forward_into."""
+        n = X.shape[0]
+        for l in range(self.n_layers - 1, -1, -1):
+            A_prev = X if l == 0 else ws.A[l - 1][:n]
+            np.matmul(G.T, A_prev, out=self.dW[l])  # ∇W_l = G_lᵀ A_{l-1}
+            np.sum(G, axis=0, out=self.db[l])  # ∇b_l = Σ_rows G_l
+            if l > 0:
+                D = ws.D[l - 1][:n]
+                np.matmul(G, self.W[l], out=D)  # Δ = (G_l W_l) ⊙ σ'(Z_{l-1})
+                self._act_grad(A_prev, D, ws.T[l - 1][:n])
+                G = D
+
+    def loss_grad(self, X, Y, ws: Workspace, loss_grad_fn, scale=None, weight_decay=0.0,
+                  weights=None) -> float:
+        """One forward and backward pass of the training objective on a minibatch.
+
+        Objective: scale · Σ_rows f(ŷ, y) + λ/2 Σ_l ‖W_l‖²  (scale = 1 for the lecture's sum
+        reduction, 1/n for mean). Leaves its gradient in `grad` and returns the unscaled data term
+        Σ_rows f (with `weights`, in reporting units) for logging.
+        """
+        Yhat = self.forward_into(X, ws)
+        G = ws.G[: X.shape[0]]
+        loss_sum = loss_grad_fn(Yhat, Y, G, weights)  # G = ∂f/∂Ŷ
+        if scale is not None:
+            G *= scale  # fold the reduction into the small operand
+        self.backward_into(X, G, ws)
+        if weight_decay:
+            self.grad[: self.n_weights] += weight_decay * self.theta[: self.n_weights]  # + λW
+        return loss_sum
+
+    def objective(self, X, Y, loss_value_fn, reduction="sum", weight_decay=0.0) -> float:
+        """The training objective at the current theta (float), allocating (gradcheck)."""
+        f = loss_value_fn(self.forward(X), Y)
+        if reduction == "mean":
+            f /= X.shape[0]
+        if weight_decay:
+            w = self.theta[: self.n_weights]
+            f += 0.5 * weight_decay * float(np.dot(w, w))
+        return f

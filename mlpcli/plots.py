@@ -1,0 +1,66 @@
+"""Loss-curve pictures with matplotlib (Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from mlpcli.runs import write_atomic  # noqa: E402
+
+
+def _log_scale_ok(*series) -> bool:
+    values = [v for s in series for v in s if v == v]  # drop NaN
+    return bool(values) and min(values) > 0
+
+
+def _save(fig, out: Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    write_atomic(Path(out), buf.getvalue())
+
+
+def save_loss_plot(metrics_csv: Path, out: Path, title: str = "") -> None:
+    """Train (and validation) loss per epoch from a metrics.csv, log scale when positive."""
+    import pandas as pd
+
+    m = pd.read_csv(metrics_csv)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ax.plot(m["epoch"], m["train_loss"], label="train")
+    if m["val_loss"].notna().any():
+        ax.plot(m["epoch"], m["val_loss"], label="validation")
+    if _log_scale_ok(m["train_loss"], m["val_loss"]):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (per example)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def save_comparison_plot(curves: dict, out: Path) -> None:
+    """Overlay several runs' loss curves: curves = {label: metrics DataFrame}."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.5))
+    all_losses = []
+    for i, (label, m) in enumerate(curves.items()):
+        color = f"C{i % 10}"
+        ax.plot(m["epoch"], m["train_loss"], color=color, label=f"{label} train")
+        all_losses.append(m["train_loss"])
+        if m["val_loss"].notna().any():
+            ax.plot(m["epoch"], m["val_loss"], color=color, linestyle="--", label=f"{label} val")
+            all_losses.append(m["val_loss"])
+    if _log_scale_ok(*all_losses):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (per example)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    _save(fig, out)

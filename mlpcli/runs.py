@@ -1,0 +1,461 @@
+"""The run directory: create it, write it while training, and read it back.
+
+    runs/<run-id>/  config.json  model.json  weights.npz  metrics.csv  predictions.csv
+                    loss.png  summary.json  checkpoint.npz
+
+Every file is written whole or not at all (temporary file, flush, fsync, os.replace), except
+metrics.csv, which grows by one complete line per epoch (one write call, flushed). Readers never
+modify a run and turn every missing or damaged file into a RunError that names it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from mlpcli.errors import ConfigError, RunError
+
+METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
+RUN_FILES = ["config.json", "model.json", "weights.npz", "metrics.csv", "predictions.csv",
+             "loss.png", "summary.json"]
+
+
+# --- writing files safely ---------------------------------------------------------------------
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the new one, never a mix."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj) -> None:
+    write_atomic(path, (json.dumps(_jsonable(obj), indent=2) + "\n").encode())
+
+
+def save_npz(path: Path, arrays: dict) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic(path, buf.getvalue())
+
+
+def _jsonable(obj):
+    """JSON-native copy: numpy scalars to Python, non-finite floats to None, tuples to lists."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+# --- reading files carefully ------------------------------------------------------------------
+
+def read_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunError(f"{path}: damaged JSON ({e})") from None
+    except OSError as e:
+        raise RunError(f"{path}: cannot read ({e.strerror})") from None
+    if not isinstance(value, dict):
+        raise RunError(f"{path}: damaged JSON (expected an object)")
+    return value
+
+
+def load_npz(path, what: str = "weights") -> dict[str, np.ndarray]:
+    """Arrays from an .npz file, never unpickling; ConfigError for a bad --init, else RunError."""
+    path = Path(path)
+    error = ConfigError if what == "--init" else RunError
+    if not path.exists():
+        raise error(f"{what} file {path} does not exist")
+    if path.is_dir():
+        raise error(f"{what} file {path} is a directory, not an .npz file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "Object arrays" in str(e):
+            raise error(f"{what} file {path} holds object arrays; only plain numeric arrays "
+                        f"are accepted (it is never unpickled)") from None
+        raise error(f"{what} file {path} is not a valid .npz file ({e})") from None
+    except (OSError, EOFError) as e:
+        raise error(f"{what} file {path} is not a valid .npz file ({e})") from None
+    except Exception as e:  # zipfile.BadZipFile and friends from a truncated file
+        raise error(f"{what} file {path} is damaged or not an .npz file "
+                    f"({type(e).__name__}: {e})") from None
+
+
+# --- creating a run -----------------------------------------------------------------------------
+
+def sanitize_name(name: str) -> str:
+    """A safe single path component: letters, digits, '.', '_', '-'; never '..' or hidden."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-_")
+    return name[:60] or "run"
+
+
+def create_run_dir(runs_dir, name: str) -> Path:
+    """Create runs_dir/<id> exclusively; ids sort by creation time and never collide."""
+    runs_dir = Path(runs_dir)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--runs-dir {runs_dir}: cannot create it ({e.strerror})") from None
+    if not os.access(runs_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"--runs-dir {runs_dir} is not writable; choose another with --runs-dir")
+    name = sanitize_name(name)
+    while True:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = runs_dir / f"{stamp}-{name}"
+        try:
+            path.mkdir()  # exclusive: fails if another process took this id
+            return path
+        except FileExistsError:
+            time.sleep(1e-6)
+        except OSError as e:
+            raise ConfigError(f"--runs-dir {runs_dir}: cannot create a run ({e.strerror})") \
+                from None
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+class RunWriter:
+    """Training callback that writes the run directory as the run goes.
+
+    Begin: config.json, model.json, summary.json (status running), metrics.csv header.
+    Every epoch: one metrics line (flushed); checkpoint.npz every `checkpoint_every` seconds.
+    End: weights.npz, predictions.csv, loss.png, checkpoint.npz, and summary.json last.
+    """
+
+    def __init__(self, path: Path, *, config: dict, model_info: dict, summary: dict,
+                 checkpoint_every: float = 0.0, predictions=None, append_metrics: bool = False):
+        self.path = Path(path)
+        self.config, self.model_info, self.summary = config, model_info, summary
+        self.checkpoint_every = checkpoint_every
+        self.predictions = predictions  # callable(model) -> DataFrame, run at the end
+        self.append_metrics = append_metrics
+        self._metrics_fd = None
+        self._last_checkpoint = time.monotonic()
+
+    # callbacks ------------------------------------------------------------------------------
+
+    def on_train_begin(self, trainer) -> None:
+        write_json(self.path / "config.json", self.config)
+        write_json(self.path / "model.json", self.model_info)
+        self.summary.update(status="running", pid=os.getpid(), host=socket.gethostname(),
+                            started=self.summary.get("started") or now_iso())
+        write_json(self.path / "summary.json", self.summary)
+        metrics = self.path / "metrics.csv"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        if not self.append_metrics:
+            flags |= os.O_TRUNC
+        self._metrics_fd = os.open(metrics, flags, 0o644)
+        if not self.append_metrics or os.path.getsize(metrics) == 0:
+            os.write(self._metrics_fd, (",".join(METRICS_COLUMNS) + "\n").encode())
+
+    def on_epoch_end(self, record, trainer) -> None:
+        cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
+                 record.val_acc, record.lr, record.seconds)
+        line = ",".join("" if v is None else repr(v) for v in cells) + "\n"
+        os.write(self._metrics_fd, line.encode())  # one write: never a partial line
+        due = time.monotonic() - self._last_checkpoint >= self.checkpoint_every
+        if self.checkpoint_every and due:
+            self.write_checkpoint(trainer)
+
+    def on_train_end(self, result, trainer) -> None:
+        self.close_metrics()
+        save_npz(self.path / "weights.npz", trainer.model.params())
+        self.write_checkpoint(trainer)
+        if self.predictions is not None:
+            frame = self.predictions(trainer.model)
+            write_atomic(self.path / "predictions.csv", frame.to_csv(index=False).encode())
+        from mlpcli.plots import save_loss_plot  # matplotlib only when a run ends
+
+        save_loss_plot(self.path / "metrics.csv", self.path / "loss.png",
+                       title=self.summary.get("name") or self.path.name)
+
+    # pieces -----------------------------------------------------------------------------------
+
+    def write_checkpoint(self, trainer) -> None:
+        state = trainer.state()
+        arrays = {
+            "theta": state["theta"], "best_theta": state["best_theta"],
+            "state": np.array(json.dumps({
+                "epoch": state["epoch"], "elapsed": state["elapsed"], "best": state["best"],
+                "best_epoch": state["best_epoch"], "wait": state["wait"],
+                "rng_state": state["rng_state"],
+            })),
+        }
+        if state["velocity"] is not None:
+            arrays["velocity"] = state["velocity"]
+        save_npz(self.path / "checkpoint.npz", arrays)
+        self._last_checkpoint = time.monotonic()
+
+    def close_metrics(self) -> None:
+        if self._metrics_fd is not None:
+            os.close(self._metrics_fd)
+            self._metrics_fd = None
+
+    def finish(self, **fields) -> None:
+        """Write summary.json with its final fields (status, metrics, times)."""
+        self.summary.update(fields)
+        write_json(self.path / "summary.json", self.summary)
+
+
+def load_checkpoint(path: Path) -> dict:
+    arrays = load_npz(path, what="checkpoint")
+    try:
+        state = json.loads(str(arrays["state"]))
+        state["theta"] = arrays["theta"]
+        state["best_theta"] = arrays["best_theta"]
+        state["velocity"] = arrays.get("velocity")
+        state["best"] = math.inf if state["best"] is None else state["best"]
+    except (KeyError, ValueError, TypeError) as e:
+        raise RunError(f"{path}: damaged checkpoint ({e})") from None
+    return state
+
+
+# --- finding runs ---------------------------------------------------------------------------
+
+def run_dirs(runs_dir) -> list[Path]:
+    """Run directories under runs_dir, oldest first (ids sort by time)."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    return sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def resolve_run(spec: str, runs_dir="runs") -> Path:
+    """A run by path, id, unique id prefix, or 'latest'."""
+    as_path = Path(spec)
+    if as_path.is_dir() and ((as_path / "config.json").exists()
+                             or (as_path / "summary.json").exists()):
+        return as_path
+    candidates = run_dirs(runs_dir)
+    if spec == "latest":
+        if not candidates:
+            raise RunError(f"no runs in {runs_dir}; train one with: mlpcli train DATA")
+        return candidates[-1]
+    exact = [p for p in candidates if p.name == spec]
+    if exact:
+        return exact[0]
+    matches = [p for p in candidates if p.name.startswith(spec)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        recent = ", ".join(p.name for p in candidates[-5:][::-1]) or "none"
+        raise RunError(f"no run {spec!r} in {runs_dir} (recent: {recent}); "
+                       f"give an id, a unique prefix, a path or 'latest'")
+    names = ", ".join(p.name for p in matches[:8]) + (", …" if len(matches) > 8 else "")
+    raise RunError(f"{spec!r} matches {len(matches)} runs ({names}); give more of the id")
+
+
+def process_alive(pid, host) -> bool:
+    """Whether process `pid` still runs (only decidable on the same host; else assume yes)."""
+    if host and host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, ValueError):
+        return True
+    return True
+
+
+@dataclass
+class Run:
+    """A run directory opened for reading. Each accessor raises RunError for a bad file."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    def config(self) -> dict:
+        return read_json(self.path / "config.json")
+
+    def model_info(self) -> dict:
+        return read_json(self.path / "model.json")
+
+    def summary(self) -> dict:
+        return read_json(self.path / "summary.json")
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return load_npz(self.path / "weights.npz", what="weights")
+
+    def metrics(self):
+        """metrics.csv as a DataFrame (a trailing incomplete line, if any, is ignored)."""
+        import pandas as pd
+
+        path = self.path / "metrics.csv"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RunError(f"{path}: missing") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise RunError(f"{path}: cannot read ({e})") from None
+        if text and not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]
+        try:
+            frame = pd.read_csv(io.StringIO(text))
+        except Exception as e:  # pandas raises several parser error types
+            raise RunError(f"{path}: damaged CSV ({e})") from None
+        if list(frame.columns) != METRICS_COLUMNS:
+            raise RunError(f"{path}: unexpected columns {list(frame.columns)}")
+        return frame
+
+    def status(self) -> str:
+        """summary.json's status, with 'crashed' for a running run whose process is gone."""
+        summary = self.summary()
+        status = summary.get("status", "unknown")
+        if status == "running" and not process_alive(summary.get("pid"), summary.get("host")):
+            return "crashed"
+        return status
+
+    def model(self):
+        """(MLP, Preprocessor) as saved: everything `predict` needs."""
+        from mlpcli.data import Preprocessor
+        from mlpcli.model import MLP
+
+        info = self.model_info()
+        try:
+            model = MLP(info["layers"], info["activation"], np.dtype(info.get("dtype", "float64")))
+            pre = Preprocessor.from_dict(info["preprocessing"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise RunError(f"{self.path / 'model.json'}: damaged ({type(e).__name__}: {e})") \
+                from None
+        try:
+            model.load_params(self.weights(), source=str(self.path / "weights.npz"))
+        except ConfigError as e:
+            raise RunError(str(e)) from None
+        return model, pre
+
+
+# --- the library side of `runs list`, `predict`, `evaluate` ------------------------------------
+
+LIST_COLUMNS = ["id", "name", "dataset", "status", "epochs", "hidden", "lr", "batch_size", "seed",
+                "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "best_epoch",
+                "loss", "activation", "error", "path"]
+
+
+def run_row(run: Run) -> dict:
+    """One row of `runs list`; a damaged run still gets a row, with status 'damaged'."""
+    row = dict.fromkeys(LIST_COLUMNS)
+    row.update(id=run.id, path=str(run.path))
+    problems = []
+    try:
+        options = run.config().get("options", {})
+        row.update(dataset=options.get("data"), epochs=None,
+                   hidden=",".join(map(str, options.get("hidden") or [])) or None,
+                   lr=options.get("lr"), batch_size=options.get("batch_size"),
+                   seed=options.get("seed"), loss=options.get("loss"),
+                   activation=options.get("activation"), name=options.get("name"))
+    except RunError as e:
+        problems.append(str(e))
+    try:
+        summary = run.summary()
+        row["status"] = run.status()
+        row["epochs"] = summary.get("epochs_run")
+        row["seconds"] = summary.get("seconds")
+        row["best_epoch"] = summary.get("best_epoch")
+        row["error"] = summary.get("error")
+        final = summary.get("final") or {}
+        for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+            row[key] = final.get(key)
+    except RunError as e:
+        problems.append(str(e))
+    if row["status"] in ("running", "crashed", "interrupted", None) and not problems:
+        try:  # no final metrics yet: the last logged epoch
+            metrics = run.metrics()
+            if len(metrics):
+                last = metrics.iloc[-1]
+                row["epochs"] = int(last["epoch"])
+                row["seconds"] = float(last["seconds"])
+                for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+                    if row[key] is None and last[key] == last[key]:
+                        row[key] = float(last[key])
+        except RunError as e:
+            problems.append(str(e))
+    if row["status"] == "finished" and not (run.path / "weights.npz").exists():
+        problems.append(f"{run.path / 'weights.npz'}: missing")
+    if problems:
+        row["status"] = "damaged"
+        row["error"] = "; ".join(problems)
+    return row
+
+
+def list_runs(runs_dir="runs", sort: str | None = None):
+    """All runs as a DataFrame, newest first, or sorted ascending by `sort`."""
+    import pandas as pd
+
+    frame = pd.DataFrame([run_row(Run(p)) for p in run_dirs(runs_dir)[::-1]],
+                         columns=LIST_COLUMNS)
+    if sort is not None:
+        if sort not in LIST_COLUMNS:
+            raise ConfigError(f"--sort {sort!r} is not a column; choose one of: "
+                              f"{', '.join(LIST_COLUMNS)}")
+        frame = frame.sort_values(sort, kind="stable", na_position="last")
+    return frame.reset_index(drop=True)
+
+
+def _read_frame(data, sep=None, encoding=None):
+    from mlpcli.data import read_csv, resolve_data
+
+    return read_csv(resolve_data(data), sep=sep, encoding=encoding)
+
+
+def predict(run: Run, data, sep=None, encoding=None):
+    """(predictions DataFrame, warnings) for the rows of a CSV, with the run's preprocessing."""
+    model, pre = run.model()
+    frame = _read_frame(data, sep, encoding)
+    X = pre.transform(frame, dtype=model.dtype)
+    return pre.decode(model.forward(X)), list(getattr(pre, "warnings", []))
+
+
+def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
+    """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data."""
+    from mlpcli.experiment import regression_scores
+    from mlpcli.losses import LOSSES, predicted_class
+
+    model, pre = run.model()
+    frame = _read_frame(data, sep, encoding)
+    X = pre.transform(frame, dtype=np.float64)
+    Y = pre.encode_targets(frame, dtype=np.float64)
+    model64 = model.astype(np.float64)
+    Yhat = model64.forward(X)
+    loss_name = run.model_info().get("loss", "mse")
+    loss = LOSSES[loss_name][1](Yhat, Y, pre.output_weights) / len(X)
+    scores = {"loss": loss}
+    if pre.task == "classification":
+        scores["accuracy"] = float(np.mean(predicted_class(Yhat) == predicted_class(Y)))
+    else:
+        scores.update(regression_scores(model64, pre, X, Y))
+    scores["rows"] = len(X)
+    return scores
+

@@ -1,0 +1,260 @@
+"""The training loop: minibatch SGD over epochs, reporting to callbacks once per epoch.
+
+For each epoch: shuffle, then for each minibatch forward → loss → backward → update, then
+evaluate, tell the callbacks, and decide whether to stop. The loop never prints and never touches
+files; a callback is any object with some of these methods:
+
+    on_train_begin(trainer)    on_epoch_end(record, trainer)    on_train_end(result, trainer)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from mlpcli.losses import LOSSES, predicted_class
+from mlpcli.model import MLP, Workspace
+from mlpcli.optim import SGD, learning_rate
+
+EVAL_ROWS = 4096  # rows per forward pass when evaluating (bounds the evaluation buffers)
+
+
+@dataclass
+class EpochRecord:
+    """One row of metrics.csv. Losses are per-example means of the data term (reporting units)."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float | None
+    train_acc: float | None
+    val_acc: float | None
+    lr: float
+    seconds: float  # training time since the run started, at the end of this epoch
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    status: str  # finished | interrupted | diverged
+    epochs_run: int
+    best_epoch: int
+    stopped_early: bool = False
+    message: str = ""
+    history: list[EpochRecord] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains `model` in place on (X_train, Y_train), validating on (X_val, Y_val) if given.
+
+    `cfg` is a Config (the loop reads the optimizer, objective and loop fields). `rng` drives the
+    shuffling. `loss_weights` converts the reported mse to other units (see losses.py);
+    `classification` turns on accuracy.
+    """
+
+    def __init__(self, model: MLP, X_train, Y_train, X_val=None, Y_val=None, *, cfg, rng,
+                 loss_weights=None, classification=False, callbacks=()):
+        self.model, self.cfg, self.rng = model, cfg, rng
+        self.X, self.Y = X_train, Y_train
+        self.X_val, self.Y_val = X_val, Y_val
+        self.has_val = X_val is not None and len(X_val) > 0
+        self.loss_weights = loss_weights
+        self.classification = classification
+        self.callbacks = list(callbacks)
+        self.loss_grad_fn, self.loss_value_fn = LOSSES[cfg.loss]
+        self.optimizer = SGD(model.theta, model.grad, cfg.momentum, cfg.nesterov)
+
+        n = len(X_train)
+        self.batch = min(cfg.batch_size, n)
+        self.ws = Workspace(model.sizes, self.batch, model.dtype, model.activation)
+        self.labels = predicted_class(Y_train) if classification else None
+        if cfg.shuffle:  # one shuffled copy of the training rows, refilled every epoch
+            self.Xs, self.Ys = np.empty_like(X_train), np.empty_like(Y_train)
+            self.labels_s = np.empty_like(self.labels) if classification else None
+        else:
+            self.Xs, self.Ys, self.labels_s = X_train, Y_train, self.labels
+
+        # progress, all of it saved in a checkpoint
+        self.epoch = 0  # epochs completed
+        self.elapsed = 0.0  # training seconds over all sessions of this run
+        self.best = math.inf  # best monitored loss (val_loss, or train_loss without validation)
+        self.best_epoch = 0
+        self.best_theta = model.theta.copy()
+        self.wait = 0  # epochs since the best one
+        self.history: list[EpochRecord] = []
+
+        # the state at the start of the current epoch, restored if it cannot complete
+        self._theta0 = model.theta.copy()
+        velocity = self.optimizer.velocity
+        self._velocity0 = None if velocity is None else velocity.copy()
+        self.stop_requested = False
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current minibatch (safe from a signal handler)."""
+        self.stop_requested = True
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        cfg = self.cfg
+        for cb in self.callbacks:
+            getattr(cb, "on_train_begin", _nothing)(self)
+        epoch_end = [cb.on_epoch_end for cb in self.callbacks if hasattr(cb, "on_epoch_end")]
+
+        # non-finite values are detected and reported below, not warned about per operation
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            status, message, stopped_early = self._loop(epoch_end)
+        if cfg.patience and self.best_epoch:  # early stopping keeps the best weights
+            np.copyto(self.model.theta, self.best_theta)
+        result = TrainResult(status, self.epoch, self.best_epoch, stopped_early, message,
+                             self.history)
+        for cb in self.callbacks:
+            getattr(cb, "on_train_end", _nothing)(result, self)
+        return result
+
+    def _loop(self, epoch_end):
+        cfg = self.cfg
+        status, message, stopped_early = "finished", "", False
+        while self.epoch < cfg.epochs:
+            if self.stop_requested:
+                status = "interrupted"
+                break
+            epoch = self.epoch + 1
+            lr = learning_rate(epoch, cfg.lr, cfg.schedule, cfg.epochs, cfg.lr_min,
+                               cfg.step_size, cfg.gamma)
+            t0 = time.perf_counter()
+
+            # forward / backward / update over the epoch's minibatches
+            outcome = self._train_epoch(lr)
+            if outcome is None:  # interrupted mid-epoch: back to the last completed epoch
+                self._restore_epoch_start()
+                status = "interrupted"
+                break
+            loss_sum, correct = outcome
+
+            # diverged?
+            if not (math.isfinite(loss_sum) and math.isfinite(float(self.model.theta.sum()))):
+                self._restore_epoch_start()
+                status = "diverged"
+                message = (f"training diverged in epoch {epoch} (loss or weights became "
+                           f"non-finite at --lr {lr:g}); try a smaller --lr, e.g. {lr / 10:g}")
+                break
+
+            # evaluate
+            n = len(self.X)
+            train_loss = loss_sum / n
+            train_acc = correct / n if self.classification else None
+            val_loss = val_acc = None
+            if self.has_val:
+                val_loss, val_acc = self.evaluate(self.X_val, self.Y_val)
+            self.elapsed += time.perf_counter() - t0
+            self.epoch = epoch
+            record = EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, lr, self.elapsed)
+            self.history.append(record)
+
+            # remember the best epoch; stop early?
+            monitored = val_loss if self.has_val else train_loss
+            if monitored < self.best - cfg.min_delta:
+                self.best, self.best_epoch, self.wait = monitored, epoch, 0
+                np.copyto(self.best_theta, self.model.theta)
+            else:
+                self.wait += 1
+            for on_epoch_end in epoch_end:
+                on_epoch_end(record, self)
+            if cfg.patience and self.wait >= cfg.patience:
+                stopped_early = True
+                break
+        return status, message, stopped_early
+
+    def _train_epoch(self, lr: float):
+        """One pass over the training rows; (loss sum, correct count), or None if interrupted."""
+        model, ws, opt, cfg = self.model, self.ws, self.optimizer, self.cfg
+        n, B = len(self.X), self.batch
+        self._save_epoch_start()
+
+        # shuffle: gather the epoch's rows once, then slice contiguous minibatches
+        Xs, Ys, labels = self.Xs, self.Ys, self.labels_s
+        if cfg.shuffle:
+            perm = self.rng.permutation(n)
+            np.take(self.X, perm, axis=0, out=Xs)
+            np.take(self.Y, perm, axis=0, out=Ys)
+            if labels is not None:
+                np.take(self.labels, perm, out=labels)
+
+        scale = None if cfg.reduction == "sum" else 1.0 / B
+        loss_grad_fn, weights, wd = self.loss_grad_fn, self.loss_weights, cfg.weight_decay
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, B):
+            Xb, Yb = Xs[start : start + B], Ys[start : start + B]
+            if scale is not None and len(Xb) != B:
+                scale = 1.0 / len(Xb)  # the last, smaller minibatch
+            loss_sum += model.loss_grad(Xb, Yb, ws, loss_grad_fn, scale, wd, weights)
+            if labels is not None:
+                Yhat = ws.A[-1][: len(Xb)]
+                correct += int(np.count_nonzero(predicted_class(Yhat) == labels[start:start + B]))
+            opt.step(lr)
+            if self.stop_requested and start + B < n:
+                return None
+        return loss_sum, correct
+
+    # --- evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, X, Y) -> tuple[float, float | None]:
+        """Per-example mean loss (reporting units) and accuracy (None for regression)."""
+        loss_sum, correct = 0.0, 0
+        for start in range(0, len(X), EVAL_ROWS):
+            Yhat = self.model.forward(X[start : start + EVAL_ROWS])
+            Yb = Y[start : start + EVAL_ROWS]
+            loss_sum += self.loss_value_fn(Yhat, Yb, self.loss_weights)
+            if self.classification:
+                correct += int(np.count_nonzero(predicted_class(Yhat) == predicted_class(Yb)))
+        n = max(len(X), 1)
+        return loss_sum / n, (correct / n if self.classification else None)
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _save_epoch_start(self):
+        np.copyto(self._theta0, self.model.theta)
+        if self._velocity0 is not None:
+            np.copyto(self._velocity0, self.optimizer.velocity)
+        self._rng_state0 = self.rng.bit_generator.state
+
+    def _restore_epoch_start(self):
+        np.copyto(self.model.theta, self._theta0)
+        if self._velocity0 is not None:
+            np.copyto(self.optimizer.velocity, self._velocity0)
+        self.rng.bit_generator.state = self._rng_state0
+
+    def state(self) -> dict:
+        """Everything needed to continue exactly where the last completed epoch ended."""
+        return {
+            "epoch": self.epoch,
+            "elapsed": self.elapsed,
+            "theta": self.model.theta.copy(),
+            "velocity": None if self.optimizer.velocity is None else self.optimizer.velocity.copy(),
+            "rng_state": self.rng.bit_generator.state,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "best_theta": self.best_theta.copy(),
+            "wait": self.wait,
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.elapsed = float(state["elapsed"])
+        np.copyto(self.model.theta, state["theta"])
+        if self.optimizer.velocity is not None and state.get("velocity") is not None:
+            np.copyto(self.optimizer.velocity, state["velocity"])
+        self.rng.bit_generator.state = state["rng_state"]
+        self.best = float(state["best"])
+        self.best_epoch = int(state["best_epoch"])
+        np.copyto(self.best_theta, state["best_theta"])
+        self.wait = int(state["wait"])
+
+
+def _nothing(*args):
+    return None
