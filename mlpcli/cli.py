@@ -454,7 +454,7 @@ def runs_show(run: RunArg, runs_dir: RunsDir = Path(D.runs_dir)):
 
     path = runs.resolve_run(run, runs_dir)
     out = console.make_console()
-    for renderable in runs.show(runs.Run(path)):
+    for renderable in console.run_report(runs.Run(path)):
         out.print(renderable)
 
 
@@ -470,11 +470,15 @@ def runs_compare(
     """
     from mlpcli import console, runs
 
+    if len(run_ids) < 2:
+        raise typer.BadParameter("give at least two runs to compare", param_hint="RUN_IDS")
     selected = [runs.Run(runs.resolve_run(r, runs_dir)) for r in run_ids]
     out = console.make_console()
-    out.print(runs.compare_table(selected))
+    out.print(console.compare_table(selected))
     if plot is not None:
-        runs.compare_plot(selected, plot)
+        from mlpcli.plots import save_comparison_plot
+
+        save_comparison_plot({r.id: r.metrics() for r in selected}, plot)
         out.print(f"loss curves saved to {plot}")
 
 

@@ -34,7 +34,7 @@ class Config:
     sep: str | None = None  # CSV delimiter; None = sniff comma/semicolon/tab
     encoding: str | None = None  # file encoding; None = UTF-8 (a BOM is ignored)
     # --- model ---
-    hidden: tuple[int, ...] = (16,)  # hidden layer widths
+    hidden: tuple[int, ...] = (32,)  # hidden layer widths
     activation: str = "relu"  # relu | tanh | sigmoid
     init_scheme: str | None = None  # he | glorot; None = he for relu, glorot otherwise
     init: str | None = None  # start from these weights (.npz with W1 b1 W2 b2 …)
@@ -43,7 +43,7 @@ class Config:
     reduction: str = "sum"  # sum (the lecture's rule) | mean over the minibatch
     weight_decay: float = 0.0  # λ: adds λ/2‖W‖² to the objective (biases excluded)
     # --- optimizer ---
-    lr: float = 0.05  # learning rate ε
+    lr: float = 0.001  # learning rate ε (small: the sum reduction scales steps by the batch)
     momentum: float = 0.0  # μ: v ← μv + g, w ← w − ε v
     nesterov: bool = False  # Nesterov momentum
     schedule: str = "constant"  # constant | step | cosine
@@ -51,7 +51,7 @@ class Config:
     step_size: int = 100  # step: epochs between decays
     gamma: float = 0.5  # step: decay factor
     # --- loop ---
-    epochs: int = 1000  # maximum number of epochs
+    epochs: int = 5000  # maximum number of epochs (early stopping usually ends sooner)
     batch_size: int = 32  # minibatch size
     shuffle: bool = True  # reshuffle the training rows every epoch
     patience: int = 50  # early stopping: epochs without improvement; 0 = off

@@ -24,7 +24,10 @@ RECENT_EPOCHS = 8  # rows of the live table
 
 def make_console(stderr: bool = False) -> Console:
     no_color = bool(os.environ.get("NO_COLOR"))
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160  # a pipe or file: don't squeeze tables into 80 columns
+    return console
 
 
 def is_live(console: Console) -> bool:
@@ -48,6 +51,8 @@ def fmt(value, kind: str = "loss") -> str:
     if kind == "acc":
         return f"{100 * value:.1f}%"
     if kind == "seconds":
+        if value < 10:
+            return f"{value:.2f}s"
         return f"{value:.1f}s" if value < 600 else f"{value / 60:.1f}min"
     if kind == "int":
         return str(int(value))
@@ -184,7 +189,7 @@ def print_outcome(console: Console, outcome, quiet: bool = False) -> None:
     if s.get("stopped_early"):
         parts.append(f"stopped early, best epoch {s['best_epoch']}")
     for key, kind in (("train_loss", "loss"), ("val_loss", "loss"), ("train_acc", "acc"),
-                      ("val_acc", "acc"), ("val_r2", "loss"), ("train_r2", "loss")):
+                      ("val_acc", "acc"), ("train_r2", "loss"), ("val_r2", "loss")):
         if final.get(key) is not None:
             parts.append(f"{key} {fmt(final[key], kind)}")
     parts.append(fmt(s.get("seconds"), "seconds"))
@@ -264,22 +269,29 @@ STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow",
 
 def runs_table(frame) -> Table:
     table = Table(header_style="bold")
-    columns = ["id", "status", "dataset", "epochs", "hidden", "lr", "batch_size", "seed",
-               "train_loss", "val_loss", "train_acc", "val_acc", "seconds"]
-    for c in columns:
-        table.add_column(c.replace("_", " "), justify="left" if c in ("id", "status", "dataset",
-                                                                        "hidden") else "right")
+    columns = {"id": "int", "status": "text", "dataset": "text", "epochs": "int",
+               "hidden": "text", "lr": "loss", "batch_size": "int", "seed": "int",
+               "train_loss": "loss", "val_loss": "loss", "train_acc": "acc", "val_acc": "acc",
+               "seconds": "seconds"}
+    for c, kind in columns.items():
+        table.add_column(c.replace("batch_size", "batch").replace("_", " "),
+                         justify="left" if kind == "text" or c == "id" else "right",
+                         no_wrap=c == "id")
     for _, row in frame.iterrows():
-        status = str(row["status"])
-        table.add_row(
-            str(row["id"]), f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
-            _short(row["dataset"]), fmt(row["epochs"], "int") if row["epochs"] == row["epochs"]
-            else "–", str(row["hidden"]) if row["hidden"] == row["hidden"] else "–",
-            fmt(row["lr"]), fmt(row["batch_size"], "int") if row["batch_size"] == row["batch_size"]
-            else "–", fmt(row["seed"], "int") if row["seed"] == row["seed"] else "–",
-            fmt(row["train_loss"]), fmt(row["val_loss"]), fmt(row["train_acc"], "acc"),
-            fmt(row["val_acc"], "acc"), fmt(row["seconds"], "seconds"),
-        )
+        cells = []
+        for c, kind in columns.items():
+            value = row[c]
+            if value is None or value != value:  # None or NaN
+                cells.append("–")
+            elif c == "status":
+                cells.append(f"[{STATUS_STYLE.get(value, 'white')}]{value}[/]")
+            elif c == "dataset":
+                cells.append(_short(value))
+            elif kind == "text" or c == "id":
+                cells.append(str(value))
+            else:
+                cells.append(fmt(value, kind))
+        table.add_row(*cells)
     return table
 
 
@@ -334,3 +346,97 @@ def ascii_chart(series: dict, width: int = 64, height: int = 12) -> str:
     legend = "   ".join(f"{m} {k}" for (k, _), m in zip(clean.items(), marks))
     lines.append(f"{'':>10}  {legend}" + ("   (log scale)" if log else ""))
     return "\n".join(lines)
+
+
+def _file_size(path) -> str:
+    size = path.stat().st_size
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def run_report(run) -> list:
+    """Renderables for `runs show`: status, options, metrics, files, the loss curve."""
+    summary, options = run.summary(), run.config().get("options", {})
+    status = run.status()
+    metrics = run.metrics()
+    head = [
+        ("run", run.id), ("status", Text(status, style=STATUS_STYLE.get(status, ""))),
+        ("dataset", options.get("data")), ("task", summary.get("task", "–")),
+        ("started", summary.get("started", "–")), ("ended", summary.get("ended") or "–"),
+        ("epochs", f"{summary.get('epochs_run', len(metrics))} (best "
+                   f"{summary.get('best_epoch', '–')}"
+                   f"{', stopped early' if summary.get('stopped_early') else ''})"),
+        ("training time", fmt(summary.get("seconds"), "seconds")),
+        ("command", " ".join(summary.get("argv") or []) or "–"),
+    ]
+    if summary.get("error"):
+        head.append(("error", Text(str(summary["error"]), style="red")))
+    shown = {k: v for k, v in options.items() if v not in (None, [], "")}
+    opts = [(k, ",".join(map(str, v)) if isinstance(v, list) else v) for k, v in shown.items()]
+    final, best = summary.get("final") or {}, summary.get("best") or {}
+    result = Table(title="Metrics", header_style="bold", title_justify="left", title_style="bold")
+    result.add_column("")
+    for key in ("train_loss", "val_loss", "train_acc", "val_acc", "train_r2", "val_r2",
+                "val_rmse"):
+        if final.get(key) is not None or best.get(key) is not None:
+            result.add_column(key.replace("_", " "), justify="right")
+    keys = [c.header.replace(" ", "_") for c in result.columns[1:]]
+    kind = {k: "acc" if k.endswith("acc") else "loss" for k in keys}
+    result.add_row("final (saved weights)", *(fmt(final.get(k), kind[k]) for k in keys))
+    if best:
+        result.add_row(f"best epoch ({best.get('epoch')})", *(fmt(best.get(k), kind[k])
+                                                                for k in keys))
+    files = [(p.name, _file_size(p)) for p in sorted(run.path.iterdir()) if p.is_file()
+             and not p.name.startswith(".")]
+    curves = {"train loss": list(metrics["train_loss"])}
+    if metrics["val_loss"].notna().any():
+        curves["val loss"] = list(metrics["val_loss"])
+    return [
+        key_value_table("Run", head), "",
+        key_value_table("Options", opts), "",
+        result, "",
+        key_value_table(f"Files in {run.path}", files), "",
+        Text("Loss per epoch", style="bold"), Text(ascii_chart(curves)),
+    ]
+
+
+def compare_table(runs) -> Table:
+    """The options that differ between runs, then their metrics, one column per run."""
+    options = [r.config().get("options", {}) for r in runs]
+    summaries = [r.summary() for r in runs]
+    table = Table(header_style="bold")
+    table.add_column("")
+    for r in runs:
+        table.add_column(r.id, justify="right")
+    keys = sorted({k for o in options for k in o})
+    differ = [k for k in keys if len({json_key(o.get(k)) for o in options}) > 1]
+    for k in differ:
+        table.add_row(k, *(_cell(o.get(k)) for o in options))
+    if not differ:
+        table.add_row("options", *(["identical"] * len(runs)))
+    table.add_section()
+    table.add_row("status", *(r.status() for r in runs))
+    table.add_row("epochs", *(str(s.get("epochs_run", "–")) for s in summaries))
+    table.add_row("best epoch", *(str(s.get("best_epoch", "–")) for s in summaries))
+    finals = [s.get("final") or {} for s in summaries]
+    for key in ("train_loss", "val_loss", "train_acc", "val_acc", "val_r2", "val_rmse"):
+        if any(f.get(key) is not None for f in finals):
+            kind = "acc" if key.endswith("acc") else "loss"
+            table.add_row(key, *(fmt(f.get(key), kind) for f in finals))
+    table.add_row("seconds", *(fmt(s.get("seconds"), "seconds") for s in summaries))
+    return table
+
+
+def json_key(value) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+def _cell(value) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "–"
+    return "–" if value is None else str(value)

@@ -1,0 +1,124 @@
+"""Held-out quality of mlpcli's defaults against scikit-learn's MLP defaults, on the same split.
+
+    python benchmarks/accuracy.py [--datasets iris,wine,...] [--seeds 0,1,2] [--json]
+
+For each bundled dataset and seed, mlpcli trains with no options but the data (as
+`mlpcli train DATA --seed S` does); scikit-learn's MLPClassifier() / MLPRegressor() with their
+defaults train on the same training rows, standardized the same way (statistics of the training
+rows), and both are scored on the same validation rows: accuracy for classification, R² for
+regression. Needs scikit-learn (`pip install -e '.[bench]'` or `pip install scikit-learn`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+
+from mlpcli.config import Config
+from mlpcli.experiment import build_model, load_data, regression_scores
+from mlpcli.losses import predicted_class
+from mlpcli.train import Trainer
+
+DATASETS = ["iris", "wine", "breast_cancer", "digits", "moons", "circles", "spirals", "sine"]
+
+
+def mlpcli_score(cfg: Config) -> tuple[float, float, dict]:
+    """Train as `mlpcli train` does (same data pipeline and defaults); score on validation."""
+    rng = np.random.default_rng(cfg.seed)
+    data = load_data(cfg, rng)
+    model = build_model(cfg, data.preprocessor, rng)
+    pre = data.preprocessor
+    trainer = Trainer(model, data.X_train, data.Y_train, data.X_val, data.Y_val, cfg=cfg,
+                      rng=rng, loss_weights=pre.output_weights,
+                      classification=pre.task == "classification")
+    t0 = time.perf_counter()
+    result = trainer.run()
+    seconds = time.perf_counter() - t0
+    if pre.task == "classification":
+        Yhat = model.forward(data.X_val)
+        score = float(np.mean(predicted_class(Yhat) == predicted_class(data.Y_val)))
+    else:
+        score = regression_scores(model, pre, data.X_val, data.Y_val)["r2"]
+    return score, seconds, {"epochs": result.epochs_run, "status": result.status, "data": data}
+
+
+def sklearn_score(data, seed: int) -> tuple[float, float]:
+    """MLPClassifier() / MLPRegressor() defaults on the same standardized split."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    pre = data.preprocessor
+    X_train, X_val = data.X_train, data.X_val  # already standardized with training statistics
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if pre.task == "classification":
+            y_train, y_val = predicted_class(data.Y_train), predicted_class(data.Y_val)
+            est = MLPClassifier(random_state=seed).fit(X_train, y_train)
+            score = float(np.mean(est.predict(X_val) == y_val))
+        else:
+            est = MLPRegressor(random_state=seed).fit(X_train, data.Y_train.ravel())
+            pred = est.predict(X_val).reshape(data.Y_val.shape)
+            ss_res = ((pred - data.Y_val) ** 2).sum()
+            ss_tot = ((data.Y_val - data.Y_val.mean(axis=0)) ** 2).sum()
+            score = float(1 - ss_res / ss_tot)
+    return score, time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--option", action="append", default=[],
+                        help="override a default, e.g. --option lr=0.01 (for tuning)")
+    args = parser.parse_args()
+    overrides = {}
+    for item in args.option:
+        key, value = item.split("=", 1)
+        overrides[key] = json.loads(value) if value[:1] in "[{0123456789-tf" else value
+        if isinstance(overrides[key], list):
+            overrides[key] = tuple(overrides[key])
+
+    rows = []
+    for name in args.datasets.split(","):
+        for seed in map(int, args.seeds.split(",")):
+            cfg = Config(data=name, seed=seed, checkpoint_every=0, **overrides)
+            ours, t_ours, info = mlpcli_score(cfg)
+            try:
+                theirs, t_theirs = sklearn_score(info["data"], seed)
+            except ImportError:
+                theirs, t_theirs = float("nan"), float("nan")
+            rows.append({"dataset": name, "seed": seed, "task": info["data"].preprocessor.task,
+                         "mlpcli": ours, "sklearn": theirs, "mlpcli_seconds": t_ours,
+                         "sklearn_seconds": t_theirs, "epochs": info["epochs"],
+                         "status": info["status"]})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Held-out score with default options (accuracy, or R² for regression)")
+    for col in ("dataset", "task", "mlpcli", "sklearn", "difference", "mlpcli s", "sklearn s",
+                "epochs"):
+        table.add_column(col, justify="left" if col in ("dataset", "task") else "right")
+    for name in args.datasets.split(","):
+        group = [r for r in rows if r["dataset"] == name]
+        ours = np.mean([r["mlpcli"] for r in group])
+        theirs = np.mean([r["sklearn"] for r in group])
+        table.add_row(name, group[0]["task"], f"{ours:.3f}", f"{theirs:.3f}",
+                      f"{ours - theirs:+.3f}",
+                      f"{np.mean([r['mlpcli_seconds'] for r in group]):.2f}",
+                      f"{np.mean([r['sklearn_seconds'] for r in group]):.2f}",
+                      f"{np.mean([r['epochs'] for r in group]):.0f}")
+    Console().print(table)
+    print(f"means over seeds {args.seeds}; overrides: {overrides or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
