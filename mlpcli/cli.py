@@ -114,21 +114,21 @@ def _names(values):
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
 Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False)]
-Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
-Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
-Features = Annotated[Optional[list[str]], typer.Option("--features", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
+Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", help=f"Hidden layer widths, e.g. 16 or 64,32.  \\[default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
+Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat or comma-separate for several outputs).  \\[default: last column]", callback=_names, show_default=False)]
+Features = Annotated[Optional[list[str]], typer.Option("--features", help="Feature columns to use (comma-separated).  \\[default: all others]", callback=_names, show_default=False)]
 DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
 TaskOpt = Annotated[Task, typer.Option("--task", help="auto: classification for text, boolean or small-integer targets, else regression.")]
 Standardize = Annotated[bool, typer.Option("--standardize/--no-standardize", help="Standardize features (and regression targets) with training-row statistics.")]
 LossOpt = Annotated[Loss, typer.Option("--loss", help="mse: ½(ŷ−y)² (the lecture's); ce: softmax cross-entropy (classification).")]
 ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="Gradient of a minibatch: sum over its examples (the lecture's rule) or mean.")]
 ActivationOpt = Annotated[Activation, typer.Option("--activation", help="Hidden-layer activation.")]
-InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
+InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  \\[default: he for relu, glorot otherwise]", show_default=False)]
 Init = Annotated[Optional[Path], typer.Option("--init", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
 WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).", min=0)]
 Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.")]
-Sep = Annotated[Optional[str], typer.Option("--sep", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
-Encoding = Annotated[Optional[str], typer.Option("--encoding", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
+Sep = Annotated[Optional[str], typer.Option("--sep", help="CSV delimiter (',', ';', 'tab').  \\[default: sniffed]", show_default=False)]
+Encoding = Annotated[Optional[str], typer.Option("--encoding", help="File encoding, e.g. latin-1.  \\[default: utf-8]", show_default=False)]
 Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder of run directories.")]
 
@@ -169,7 +169,7 @@ def train(
     lr: Annotated[float, typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
-    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  [default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
+    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  \\[default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
     standardize: Standardize = D.standardize,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
     init: Init = None,
@@ -336,6 +336,9 @@ def gradcheck(
             out.print("by hand: ∂f/∂p = Σ over examples of (ŷ − y)·∂ŷ/∂p, e.g. "
                       "∂ŷ/∂w1 = w5·σ'(w1x1 + w2x2 + b1)·x1, ∂ŷ/∂w5 = σ(w1x1 + w2x2 + b1), "
                       "∂ŷ/∂b3 = 1")
+            if data and cfg.standardize:
+                out.print("x1, x2 are the standardized inputs (XOR's 0/1 become ±1); add "
+                          "--no-standardize to use the raw values as in the lecture")
     out.print(console.gradcheck_table(report))
     out.print(console.gradcheck_verdict(report))
     raise typer.Exit(0 if report.passed else 1)
@@ -420,7 +423,7 @@ def evaluate(
 @runs_app.command("list")
 def runs_list(
     runs_dir: RunsDir = Path(D.runs_dir),
-    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
+    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by this column (ascending; e.g. val_loss).  \\[default: newest first]", show_default=False)] = None,
     csv: Annotated[Optional[str], typer.Option("--csv", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
     """One row per run: options, status and final metrics.
@@ -507,8 +510,8 @@ def datasets_list():
 @datasets_app.command("make")
 def datasets_make(
     kind: Annotated[Kind, typer.Argument(help="Which dataset to generate.")],
-    n: Annotated[Optional[int], typer.Option("--n", help="Number of rows.  [default: per kind]", min=1, show_default=False)] = None,
-    noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level σ.  [default: per kind]", min=0, show_default=False)] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Number of rows.  \\[default: per kind]", min=1, show_default=False)] = None,
+    noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level σ.  \\[default: per kind]", min=0, show_default=False)] = None,
     seed: Seed = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.", show_default=False)] = None,
 ):

@@ -244,7 +244,7 @@ def explain_table(rows, lecture: bool, cap: int) -> tuple[Table, str]:
         table.add_column("by hand (lecture)", justify="right")
     table.add_column("backprop", justify="right")
     table.add_column("numerical", justify="right")
-    table.add_column("", justify="left")
+    table.add_column("note", justify="left")
     for r in rows[:cap]:
         cells = [r["name"]]
         if lecture:
