@@ -559,8 +559,9 @@ def main(argv: list[str] | None = None) -> None:
     from mlpcli import console
 
     try:
-        app(args=args, prog_name="mlpcli", standalone_mode=False)
-        code = 0
+        # without standalone mode, a command's typer.Exit(code) comes back as the return value
+        returned = app(args=args, prog_name="mlpcli", standalone_mode=False)
+        code = returned if isinstance(returned, int) else 0
     except typer.Exit as e:
         code = e.exit_code
     except typer.TyperException as e:  # usage errors: bad option, value out of range, …
