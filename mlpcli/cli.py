@@ -38,6 +38,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(datasets_app, name="datasets")
 
 D = Config()  # the defaults, shown in --help; Config is the only place they are written
+_invocation: list[str] = ["mlpcli"]  # the command line being run, recorded in each run
 
 
 class Reduction(str, Enum):
@@ -249,7 +250,7 @@ def train(
         signal.signal(signal.SIGTERM, stop)
 
     try:
-        outcome = experiment.train(cfg, callbacks=[display], argv=["mlpcli", *sys.argv[1:]],
+        outcome = experiment.train(cfg, callbacks=[display], argv=list(_invocation),
                                    resume=resume_path, on_start=on_start)
     finally:
         display.stop()
@@ -556,6 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
+    _invocation[1:] = args
     from mlpcli import console
 
     try:
