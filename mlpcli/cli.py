@@ -27,12 +27,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-runs_app = typer.Typer(help="List, show and compare training runs.\n\nExample: mlpcli runs list",
+runs_app = typer.Typer(rich_markup_mode=None, help="List, show and compare training runs.\n\nExample: mlpcli runs list",
                        no_args_is_help=True)
-datasets_app = typer.Typer(help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
+datasets_app = typer.Typer(rich_markup_mode=None, help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
                            no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(datasets_app, name="datasets")
@@ -114,24 +115,24 @@ def _names(values):
 
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
-Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False)]
-Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", help=f"Hidden layer widths, e.g. 16 or 64,32.  \\[default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
-Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat or comma-separate for several outputs).  \\[default: last column]", callback=_names, show_default=False)]
-Features = Annotated[Optional[list[str]], typer.Option("--features", help="Feature columns to use (comma-separated).  \\[default: all others]", callback=_names, show_default=False)]
-DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
+Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False, metavar="DATA")]
+Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", metavar="WIDTHS", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
+Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", metavar="COLUMN", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
+Features = Annotated[Optional[list[str]], typer.Option("--features", metavar="COLUMNS", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
+DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", metavar="COLUMNS", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
 TaskOpt = Annotated[Task, typer.Option("--task", help="auto: classification for text, boolean or small-integer targets, else regression.")]
 Standardize = Annotated[bool, typer.Option("--standardize/--no-standardize", help="Standardize features (and regression targets) with training-row statistics.")]
 LossOpt = Annotated[Loss, typer.Option("--loss", help="mse: ½(ŷ−y)² (the lecture's); ce: softmax cross-entropy (classification).")]
 ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="Gradient of a minibatch: sum over its examples (the lecture's rule) or mean.")]
 ActivationOpt = Annotated[Activation, typer.Option("--activation", help="Hidden-layer activation.")]
-InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  \\[default: he for relu, glorot otherwise]", show_default=False)]
-Init = Annotated[Optional[Path], typer.Option("--init", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
+InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
+Init = Annotated[Optional[Path], typer.Option("--init", metavar="FILE.npz", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
 WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).", min=0)]
 Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.")]
-Sep = Annotated[Optional[str], typer.Option("--sep", help="CSV delimiter (',', ';', 'tab').  \\[default: sniffed]", show_default=False)]
-Encoding = Annotated[Optional[str], typer.Option("--encoding", help="File encoding, e.g. latin-1.  \\[default: utf-8]", show_default=False)]
+Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
+Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
 Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder of run directories.")]
+RunsDir = Annotated[Path, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.")]
 
 
 def _explicit(ctx: typer.Context, **values) -> dict:
@@ -170,7 +171,7 @@ def train(
     lr: Annotated[float, typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
-    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  \\[default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
+    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  [default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
     standardize: Standardize = D.standardize,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
     init: Init = None,
@@ -195,10 +196,10 @@ def train(
     sep: Sep = None,
     encoding: Encoding = None,
     runs_dir: RunsDir = Path(D.runs_dir),
-    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Name for the run (part of its id).", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", metavar="NAME", help="Name for the run (part of its id).", show_default=False)] = None,
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Take options from a JSON file, e.g. a run's config.json; options given here override it.", show_default=False)] = None,
-    resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", help="Take options from a JSON file, e.g. a run's config.json; options given here override it.", show_default=False)] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ):
     """Train an MLP on a CSV and save the run to runs/<id>/.
@@ -268,7 +269,7 @@ def train(
 
 # --- gradcheck ----------------------------------------------------------------------------------
 
-@app.command()
+@app.command(short_help="Check backprop gradients against finite differences.")
 def gradcheck(
     ctx: typer.Context,
     data: Data = None,
@@ -363,15 +364,15 @@ def _explain_rows(report, model, X, Y, cfg) -> list[dict]:
 
 # --- predict / evaluate -------------------------------------------------------------------------
 
-RunArg = Annotated[str, typer.Argument(help="Run id, unique prefix, path, or 'latest'.", show_default=False)]
-LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False)]
+RunArg = Annotated[str, typer.Argument(help="Run id, unique prefix, path, or 'latest'.", show_default=False, metavar="RUN")]
+LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA")]
 
 
-@app.command()
+@app.command(short_help="Predict with a trained run on a CSV.")
 def predict(
     run: RunArg,
     data: LabelledData,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the CSV here instead of stdout.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Write the CSV here instead of stdout.", show_default=False)] = None,
     runs_dir: RunsDir = Path(D.runs_dir),
     sep: Sep = None,
     encoding: Encoding = None,
@@ -394,7 +395,7 @@ def predict(
         console.make_console(stderr=True).print(f"wrote {len(frame)} predictions to {out}")
 
 
-@app.command()
+@app.command(short_help="Score a trained run on labelled data.")
 def evaluate(
     run: RunArg,
     data: LabelledData,
@@ -424,8 +425,8 @@ def evaluate(
 @runs_app.command("list")
 def runs_list(
     runs_dir: RunsDir = Path(D.runs_dir),
-    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by this column (ascending; e.g. val_loss).  \\[default: newest first]", show_default=False)] = None,
-    csv: Annotated[Optional[str], typer.Option("--csv", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
+    sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
+    csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
     """One row per run: options, status and final metrics.
 
@@ -462,10 +463,10 @@ def runs_show(run: RunArg, runs_dir: RunsDir = Path(D.runs_dir)):
         out.print(renderable)
 
 
-@runs_app.command("compare")
+@runs_app.command("compare", short_help="Compare runs: differing options, metrics.")
 def runs_compare(
-    run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False)],
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...")],
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
     runs_dir: RunsDir = Path(D.runs_dir),
 ):
     """The options that differ between runs, and their metrics side by side.
@@ -511,10 +512,10 @@ def datasets_list():
 @datasets_app.command("make")
 def datasets_make(
     kind: Annotated[Kind, typer.Argument(help="Which dataset to generate.")],
-    n: Annotated[Optional[int], typer.Option("--n", help="Number of rows.  \\[default: per kind]", min=1, show_default=False)] = None,
-    noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level σ.  \\[default: per kind]", min=0, show_default=False)] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Number of rows.  [default: per kind]", min=1, show_default=False)] = None,
+    noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level σ.  [default: per kind]", min=0, show_default=False)] = None,
     seed: Seed = 0,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Write here instead of stdout.", show_default=False)] = None,
 ):
     """Generate a seeded dataset as CSV (target last).
 
@@ -569,8 +570,11 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as e:  # usage errors: bad option, value out of range, …
         if debug:
             raise
-        console.error(_usage_message(e))
-        code = 2
+        if type(e).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
+            sys.stdout.write(e.format_message() + "\n")
+        else:
+            console.error(_usage_message(e))
+        code = getattr(e, "exit_code", 2)
     except (typer.Abort, KeyboardInterrupt):
         if debug:
             raise
