@@ -103,7 +103,8 @@ class TrainingDisplay:
         self.recent: deque = deque(maxlen=RECENT_EPOCHS)
         self.latest = None
         self._live = None
-        self._last_line = 0.0
+        self._last_line = 0.0  # when the last plain progress line was printed
+        self._last_line_epoch = 0
 
     # callbacks ------------------------------------------------------------------------------
 
@@ -120,11 +121,9 @@ class TrainingDisplay:
             classes = ", ".join(map(str, info["classes"][:10]))
             more = ", …" if len(info["classes"]) > 10 else ""
             task += f" ({len(info['classes'])} classes: {classes}{more})"
-        self.console.print(
-            f"[bold]mlpcli train[/] {info['dataset']}  ·  {task}  ·  layers "
-            f"{_layers(info['layers'])}  ·  {info['train_rows']} train / {info['val_rows']} "
-            f"val rows"
-        )
+        self.console.print(f"[bold]training[/] {cfg.data}: {task}")
+        self.console.print(f"layers {_layers(info['layers'])}  ·  {info['train_rows']} train / "
+                           f"{info['val_rows']} validation rows  ·  seed {cfg.seed}")
         for w in info["warnings"]:
             self.console.print(f"[yellow]Warning:[/] {w}")
         if info.get("resumed_from"):
@@ -143,16 +142,17 @@ class TrainingDisplay:
         if not self.live_mode and not self.quiet:
             now = time.monotonic()
             if now - self._last_line >= PLAIN_LINE_SECONDS:
-                self._last_line = now
+                self._last_line, self._last_line_epoch = now, record.epoch
                 self.console.print(self._line(record))
 
     def on_train_end(self, result, trainer) -> None:
         self.stop()
         if self.quiet or self.latest is None:
             return
-        if not self.live_mode and self._last_line and self.latest is not None:
+        if self.live_mode:  # the live view was transient: leave the last epochs on screen
+            self.console.print(epoch_table(self.recent, self.classification, self.has_val))
+        elif self._last_line_epoch != self.latest.epoch:
             self.console.print(self._line(self.latest))
-        self.console.print(epoch_table(self.recent, self.classification, self.has_val))
 
     def stop(self) -> None:
         if self._live is not None:
@@ -185,15 +185,17 @@ def print_outcome(console: Console, outcome, quiet: bool = False) -> None:
     """The closing lines of `mlpcli train`: final metrics and where the run is."""
     s = outcome.summary
     final = s.get("final") or {}
-    parts = [f"{s['status']}: {s['epochs_run']} epochs"]
+    head = f"{s['status']}: {s['epochs_run']} epochs in {fmt(s.get('seconds'), 'seconds')}"
     if s.get("stopped_early"):
-        parts.append(f"stopped early, best epoch {s['best_epoch']}")
+        head += f" (stopped early; weights of the best epoch, {s['best_epoch']})"
+    console.print(head)
+    parts = []
     for key, kind in (("train_loss", "loss"), ("val_loss", "loss"), ("train_acc", "acc"),
                       ("val_acc", "acc"), ("train_r2", "loss"), ("val_r2", "loss")):
         if final.get(key) is not None:
             parts.append(f"{key} {fmt(final[key], kind)}")
-    parts.append(fmt(s.get("seconds"), "seconds"))
-    console.print("  ·  ".join(parts))
+    if parts:
+        console.print("  ·  ".join(parts))
     console.print(f"run saved to {outcome.path}")
 
 
