@@ -23,17 +23,20 @@ from mlpcli.errors import ConfigError
 # --- activations --------------------------------------------------------------------------------
 # Each hidden activation is applied in place (Z becomes A), and its derivative is written from the
 # activation A alone, so the pre-activation Z never needs to be kept:
-#   relu:    σ'(z) = 1 if z > 0 else 0   = [A > 0]
+#   relu:    σ'(z) = 1 if z > 0 else 0   = [A > 0] = sign(A), as A ≥ 0
 #   tanh:    σ'(z) = 1 − tanh²(z)        = 1 − A²
 #   sigmoid: σ'(z) = s(z)(1 − s(z))      = A(1 − A)
 
 
+_ZERO = np.float64(0.0)  # a numpy scalar: cheaper in ufunc calls than the Python int 0
+
+
 def _relu(Z):
-    np.maximum(Z, 0, out=Z)
+    np.maximum(Z, _ZERO, out=Z)
 
 
-def _relu_grad(A, D, tmp):  # D ⊙= [A > 0]
-    np.greater(A, 0, out=tmp)
+def _relu_grad(A, D, tmp):  # D ⊙= [A > 0]; a float mask multiplies faster than a boolean one
+    np.sign(A, out=tmp)
     np.multiply(D, tmp, out=D)
 
 
@@ -61,11 +64,11 @@ def _sigmoid_grad(A, D, tmp):  # D ⊙= A (1 − A)
     np.multiply(D, tmp, out=D)
 
 
-# name -> (apply in place, multiply a delta by σ' computed from the activation, scratch dtype)
+# name -> (apply in place, multiply a delta by σ' computed from the activation)
 ACTIVATIONS = {
-    "relu": (_relu, _relu_grad, bool),
-    "tanh": (_tanh, _tanh_grad, None),
-    "sigmoid": (_sigmoid, _sigmoid_grad, None),
+    "relu": (_relu, _relu_grad),
+    "tanh": (_tanh, _tanh_grad),
+    "sigmoid": (_sigmoid, _sigmoid_grad),
 }
 
 INIT_SCHEMES = ("he", "glorot")
@@ -95,16 +98,25 @@ class Workspace:
     """Buffers for one minibatch size, allocated once and reused by every step.
 
     A[l] holds layer l+1's activations (the last one is Ŷ), D[l] the delta of hidden layer l+1,
-    T[l] scratch for σ'. A batch smaller than `rows` (the last one of an epoch) uses views [:n].
+    T[l] scratch for σ', `ones` a row of ones (Σ_rows G = 1ᵀG as a product). A smaller batch
+    (the last one of an epoch) uses views [:n] of them, made once per size by `views(n)`.
     """
 
-    def __init__(self, sizes: list[int], rows: int, dtype, activation: str):
-        scratch = ACTIVATIONS[activation][2] or dtype
+    def __init__(self, sizes: list[int], rows: int, dtype, activation: str = "relu"):
         self.rows = rows
         self.A = [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.D = [np.empty((rows, n), dtype) for n in sizes[1:-1]]
-        self.T = [np.empty((rows, n), scratch) for n in sizes[1:-1]]
+        self.T = [np.empty((rows, n), dtype) for n in sizes[1:-1]]
         self.G = np.empty((rows, sizes[-1]), dtype)
+        self.ones = np.ones(rows, dtype)
+        self._views = {}
+
+    def views(self, n: int):
+        """(A, D, T, G, ones) cut to n rows; cached, so the training loop never slices."""
+        if n not in self._views:
+            self._views[n] = ([a[:n] for a in self.A], [d[:n] for d in self.D],
+                              [t[:n] for t in self.T], self.G[:n], self.ones[:n])
+        return self._views[n]
 
 
 class MLP:
@@ -131,8 +143,9 @@ class MLP:
         self.theta = np.zeros(self.n_weights + sum(sizes[1:]), self.dtype)
         self.grad = np.zeros_like(self.theta)
         self.W, self.dW = self._views(self.theta), self._views(self.grad)
+        self.WT = [W.T for W in self.W]  # transposed views, made once
         self.b, self.db = self._views(self.theta, biases=True), self._views(self.grad, biases=True)
-        self._act, self._act_grad, _ = ACTIVATIONS[activation]
+        self._act, self._act_grad = ACTIVATIONS[activation]
 
     def _views(self, flat, biases=False):
         views, start = [], 0 if not biases else self.n_weights
@@ -215,50 +228,50 @@ class MLP:
             A = Z
         raise AssertionError("unreachable")
 
-    def forward_into(self, X: np.ndarray, ws: Workspace) -> np.ndarray:
-        """Ŷ for a minibatch, written into the workspace (training); returns a view."""
-        n = X.shape[0]
-        A = X
-        for l, (W, b) in enumerate(zip(self.W, self.b)):
-            Z = ws.A[l][:n]
-            np.matmul(A, W.T, out=Z)  # Z = A Wᵀ + b
-            Z += b
-            if l < self.n_layers - 1:
-                self._act(Z)  # A = σ(Z), in place
-            A = Z
-        return A
-
-    # --- backward ---------------------------------------------------------------------------
-
-    def backward_into(self, X: np.ndarray, G: np.ndarray, ws: Workspace) -> None:
-        """Write ∇W, ∇b (summed over the rows of G = ∂f/∂Ŷ) into `grad`, after forward_into."""
-        n = X.shape[0]
-        for l in range(self.n_layers - 1, -1, -1):
-            A_prev = X if l == 0 else ws.A[l - 1][:n]
-            np.matmul(G.T, A_prev, out=self.dW[l])  # ∇W_l = G_lᵀ A_{l-1}
-            np.sum(G, axis=0, out=self.db[l])  # ∇b_l = Σ_rows G_l
-            if l > 0:
-                D = ws.D[l - 1][:n]
-                np.matmul(G, self.W[l], out=D)  # Δ = (G_l W_l) ⊙ σ'(Z_{l-1})
-                self._act_grad(A_prev, D, ws.T[l - 1][:n])
-                G = D
+    # --- one training step's gradient ------------------------------------------------------
 
     def loss_grad(self, X, Y, ws: Workspace, loss_grad_fn, scale=None, weight_decay=0.0,
                   weights=None) -> float:
-        """One forward and backward pass of the training objective on a minibatch.
+        """Forward, loss and backward on a minibatch: the gradient of the training objective
 
-        Objective: scale · Σ_rows f(ŷ, y) + λ/2 Σ_l ‖W_l‖²  (scale = 1 for the lecture's sum
-        reduction, 1/n for mean). Leaves its gradient in `grad` and returns the unscaled data term
-        Σ_rows f (with `weights`, in reporting units) for logging.
+            scale · Σ_rows f(ŷ, y) + λ/2 Σ_l ‖W_l‖²     (scale 1 for the lecture's sum, 1/n mean)
+
+        is left in `grad`; returns the unscaled data term Σ_rows f (with `weights`, in reporting
+        units) for logging. The trainer may fold the learning rate into `scale` and
+        `weight_decay`, making `grad` ε times the gradient. Everything is written into the
+        workspace's buffers: nothing is allocated.
         """
-        Yhat = self.forward_into(X, ws)
-        G = ws.G[: X.shape[0]]
-        loss_sum = loss_grad_fn(Yhat, Y, G, weights)  # G = ∂f/∂Ŷ
+        A, D, T, G, ones = ws.views(X.shape[0])
+        W, WT, b, dW, db = self.W, self.WT, self.b, self.dW, self.db
+        act, act_grad, L = self._act, self._act_grad, self.n_layers
+
+        # forward propagate: Z_l = A_{l-1} W_lᵀ + b_l, A_l = σ(Z_l); Ŷ = Z_L
+        A_prev = X
+        for l in range(L):
+            np.dot(A_prev, WT[l], out=A[l])  # (np.dot: less call overhead than matmul)
+            A[l] += b[l]
+            if l < L - 1:
+                act(A[l])  # in place: A[l] now holds σ(Z_l)
+            A_prev = A[l]
+
+        # loss, and G = ∂f/∂Ŷ
+        loss_sum = loss_grad_fn(A[-1], Y, G, weights)
         if scale is not None:
-            G *= scale  # fold the reduction into the small operand
-        self.backward_into(X, G, ws)
+            G *= scale  # fold the scalars into the small operand
+
+        # backward propagate: ∇W_l = G_lᵀ A_{l-1}, ∇b_l = 1ᵀ G_l, G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
+        for l in range(L - 1, 0, -1):
+            np.dot(G.T, A[l - 1], out=dW[l])
+            np.dot(ones, G, out=db[l])
+            np.dot(G, W[l], out=D[l - 1])
+            act_grad(A[l - 1], D[l - 1], T[l - 1])
+            G = D[l - 1]
+        np.dot(G.T, X, out=dW[0])
+        np.dot(ones, G, out=db[0])
+
         if weight_decay:
-            self.grad[: self.n_weights] += weight_decay * self.theta[: self.n_weights]  # + λW
+            w = self.theta[: self.n_weights]
+            self.grad[: self.n_weights] += weight_decay * w  # + λW
         return loss_sum
 
     def objective(self, X, Y, loss_value_fn, reduction="sum", weight_decay=0.0) -> float:

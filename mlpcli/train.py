@@ -69,14 +69,28 @@ class Trainer:
         self.optimizer = SGD(model.theta, model.grad, cfg.momentum, cfg.nesterov)
 
         n = len(X_train)
-        self.batch = min(cfg.batch_size, n)
-        self.ws = Workspace(model.sizes, self.batch, model.dtype, model.activation)
+        B = self.batch = min(cfg.batch_size, n)
+        self.ws = Workspace(model.sizes, B, model.dtype, model.activation)
         self.labels = predicted_class(Y_train) if classification else None
-        if cfg.shuffle:  # one shuffled copy of the training rows, refilled every epoch
+        # Shuffling a single minibatch would only reorder a sum: then it is skipped.
+        self.shuffle = cfg.shuffle and n > B
+        if self.shuffle:  # one shuffled copy of the training rows, refilled every epoch
             self.Xs, self.Ys = np.empty_like(X_train), np.empty_like(Y_train)
             self.labels_s = np.empty_like(self.labels) if classification else None
         else:
             self.Xs, self.Ys, self.labels_s = X_train, Y_train, self.labels
+        # the minibatches, made once: views of the (shuffled) rows and labels, the reduction's
+        # scale (1, or 1/rows), and the workspace's view of their outputs Ŷ
+        self.batches = []
+        for s in range(0, n, B):
+            rows = min(B, n - s)
+            self.batches.append((
+                self.Xs[s : s + B], self.Ys[s : s + B],
+                None if self.labels_s is None else self.labels_s[s : s + B],
+                1.0 if cfg.reduction == "sum" else 1.0 / rows,
+                self.ws.views(rows)[0][-1],
+            ))
+        self._last_X = self.batches[-1][0]
 
         # progress, all of it saved in a checkpoint
         self.epoch = 0  # epochs completed
@@ -117,15 +131,15 @@ class Trainer:
         return result
 
     def _loop(self, epoch_end):
-        cfg = self.cfg
+        cfg, theta = self.cfg, self.model.theta
         status, message, stopped_early = "finished", "", False
         while self.epoch < cfg.epochs:
             if self.stop_requested:
                 status = "interrupted"
                 break
             epoch = self.epoch + 1
-            lr = learning_rate(epoch, cfg.lr, cfg.schedule, cfg.epochs, cfg.lr_min,
-                               cfg.step_size, cfg.gamma)
+            lr = cfg.lr if cfg.schedule == "constant" else learning_rate(
+                epoch, cfg.lr, cfg.schedule, cfg.epochs, cfg.lr_min, cfg.step_size, cfg.gamma)
             t0 = time.perf_counter()
 
             # forward / backward / update over the epoch's minibatches
@@ -136,8 +150,8 @@ class Trainer:
                 break
             loss_sum, correct = outcome
 
-            # diverged?
-            if not (math.isfinite(loss_sum) and math.isfinite(float(self.model.theta.sum()))):
+            # diverged? (θ·θ is non-finite if any weight is, or if they exceed ~1e154)
+            if not (math.isfinite(loss_sum) and math.isfinite(np.dot(theta, theta))):
                 self._restore_epoch_start()
                 status = "diverged"
                 message = (f"training diverged in epoch {epoch} (loss or weights became "
@@ -172,32 +186,35 @@ class Trainer:
 
     def _train_epoch(self, lr: float):
         """One pass over the training rows; (loss sum, correct count), or None if interrupted."""
-        model, ws, opt, cfg = self.model, self.ws, self.optimizer, self.cfg
-        n, B = len(self.X), self.batch
+        model, ws, cfg = self.model, self.ws, self.cfg
         self._save_epoch_start()
 
-        # shuffle: gather the epoch's rows once, then slice contiguous minibatches
-        Xs, Ys, labels = self.Xs, self.Ys, self.labels_s
-        if cfg.shuffle:
-            perm = self.rng.permutation(n)
-            np.take(self.X, perm, axis=0, out=Xs)
-            np.take(self.Y, perm, axis=0, out=Ys)
-            if labels is not None:
-                np.take(self.labels, perm, out=labels)
+        # shuffle: gather the epoch's rows once into the buffers the minibatches are views of
+        if self.shuffle:
+            perm = self.rng.permutation(len(self.X))
+            np.take(self.X, perm, axis=0, out=self.Xs)
+            np.take(self.Y, perm, axis=0, out=self.Ys)
+            if self.labels_s is not None:
+                np.take(self.labels, perm, out=self.labels_s)
 
-        scale = None if cfg.reduction == "sum" else 1.0 / B
-        loss_grad_fn, weights, wd = self.loss_grad_fn, self.loss_weights, cfg.weight_decay
+        # plain SGD folds ε into the minibatch's scale (and λ): grad is then ε·∇, one update
+        plain = self.optimizer.velocity is None
+        step_scale = lr if plain else 1.0
+        wd = cfg.weight_decay * step_scale
+        theta, grad, step = model.theta, model.grad, self.optimizer.step
+        loss_grad, loss_grad_fn, weights = model.loss_grad, self.loss_grad_fn, self.loss_weights
         loss_sum, correct = 0.0, 0
-        for start in range(0, n, B):
-            Xb, Yb = Xs[start : start + B], Ys[start : start + B]
-            if scale is not None and len(Xb) != B:
-                scale = 1.0 / len(Xb)  # the last, smaller minibatch
-            loss_sum += model.loss_grad(Xb, Yb, ws, loss_grad_fn, scale, wd, weights)
-            if labels is not None:
-                Yhat = ws.A[-1][: len(Xb)]
-                correct += int(np.count_nonzero(predicted_class(Yhat) == labels[start:start + B]))
-            opt.step(lr)
-            if self.stop_requested and start + B < n:
+        for Xb, Yb, labels_b, scale, Yhat in self.batches:
+            # forward / backward / update
+            scale = None if scale * step_scale == 1.0 else scale * step_scale
+            loss_sum += loss_grad(Xb, Yb, ws, loss_grad_fn, scale, wd, weights)
+            if labels_b is not None:
+                correct += int(np.count_nonzero(predicted_class(Yhat) == labels_b))
+            if plain:
+                theta -= grad  # w ← w − ε∇w
+            else:
+                step(lr)
+            if self.stop_requested and Xb is not self._last_X:
                 return None
         return loss_sum, correct
 
@@ -221,13 +238,15 @@ class Trainer:
         np.copyto(self._theta0, self.model.theta)
         if self._velocity0 is not None:
             np.copyto(self._velocity0, self.optimizer.velocity)
-        self._rng_state0 = self.rng.bit_generator.state
+        if self.shuffle:  # (without shuffling the epoch draws nothing from the generator)
+            self._rng_state0 = self.rng.bit_generator.state
 
     def _restore_epoch_start(self):
         np.copyto(self.model.theta, self._theta0)
         if self._velocity0 is not None:
             np.copyto(self.optimizer.velocity, self._velocity0)
-        self.rng.bit_generator.state = self._rng_state0
+        if self.shuffle:
+            self.rng.bit_generator.state = self._rng_state0
 
     def state(self) -> dict:
         """Everything needed to continue exactly where the last completed epoch ended."""
