@@ -32,7 +32,7 @@ class EpochRecord:
     train_acc: float | None
     val_acc: float | None
     lr: float
-    seconds: float  # training time since the run started, at the end of this epoch
+    seconds: float  # wall-clock training time since the run started, at the end of this epoch
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -133,6 +133,8 @@ class Trainer:
     def _loop(self, epoch_end):
         cfg, theta = self.cfg, self.model.theta
         status, message, stopped_early = "finished", "", False
+        # seconds: wall-clock time of the whole loop (callbacks included) over all sessions
+        start, elapsed_before = time.perf_counter(), self.elapsed
         while self.epoch < cfg.epochs:
             if self.stop_requested:
                 status = "interrupted"
@@ -140,7 +142,6 @@ class Trainer:
             epoch = self.epoch + 1
             lr = cfg.lr if cfg.schedule == "constant" else learning_rate(
                 epoch, cfg.lr, cfg.schedule, cfg.epochs, cfg.lr_min, cfg.step_size, cfg.gamma)
-            t0 = time.perf_counter()
 
             # forward / backward / update over the epoch's minibatches
             outcome = self._train_epoch(lr)
@@ -165,7 +166,7 @@ class Trainer:
             val_loss = val_acc = None
             if self.has_val:
                 val_loss, val_acc = self.evaluate(self.X_val, self.Y_val)
-            self.elapsed += time.perf_counter() - t0
+            self.elapsed = elapsed_before + (time.perf_counter() - start)
             self.epoch = epoch
             record = EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, lr, self.elapsed)
             self.history.append(record)
