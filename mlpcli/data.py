@@ -80,6 +80,24 @@ def resolve_data(data: str | Path) -> Path:
     raise DataError(f"no such file or bundled dataset: {name!r} (bundled: {', '.join(names)})")
 
 
+def describe_bundled() -> list[dict]:
+    """One record per bundled dataset, sorted by name: {"name", "rows", "features", "target",
+    "task"}, with the target the last column and the task as `--task auto` decides it."""
+    out = []
+    for name in bundled_names():
+        df = read_csv(bundled_dir() / f"{name}.csv")
+        source = df.attrs["source"]
+        targets, feats = select_columns(df, None, None, (), source)
+        target = targets[0]
+        col = _parse_column(df[target], target, source)
+        keep = ~(col.missing | col.infinite)
+        task = _resolve_task("auto", {target: col.take(np.flatnonzero(keep))}, source)
+        out.append(
+            {"name": name, "rows": len(df), "features": len(feats), "target": target, "task": task}
+        )
+    return out
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of the file's bytes, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -280,6 +298,11 @@ def _pandas_read(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
         if match is None:
             raise DataError(f"{name}: cannot parse as CSV ({str(e).strip()})") from None
         expected, line, saw = match.groups()
+        # pandas counts records, not lines: after a quoted field holding a line break its
+        # "line" is too small, so find the row's line in the file with the csv module
+        found = _first_ragged_line(path, delimiter, encoding, int(expected))
+        if found is not None:
+            line, saw = found
         raise DataError(
             f"{name}: line {line} has {saw} fields, expected {expected}; fix the row or check --sep"
         ) from None
@@ -292,17 +315,32 @@ def _pandas_read(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     return df
 
 
+def _first_ragged_line(
+    path: Path, delimiter: str, encoding: str, expected: int
+) -> tuple[int, int] | None:
+    """(file line, number of fields) of the first non-blank row without `expected` fields, as
+    the csv module reads the file; None if there is none or the file cannot be read again."""
+    try:
+        with open(path, encoding=encoding, newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
+            for row in reader:
+                if row and len(row) != expected:
+                    return reader.line_num, len(row)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
 def _ragged_error(path: Path, delimiter: str, encoding: str, expected: int) -> DataError:
     """DataError naming the first line whose field count differs from the header's."""
-    with open(path, encoding=encoding, newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
-        for row in reader:
-            if row and len(row) != expected:
-                return DataError(
-                    f"{path.name}: line {reader.line_num} has {len(row)} fields, expected "
-                    f"{expected}; fix the row or check --sep"
-                )
-    return DataError(f"{path.name}: rows have more fields than the header; check --sep")
+    found = _first_ragged_line(path, delimiter, encoding, expected)
+    if found is None:
+        return DataError(f"{path.name}: rows have more fields than the header; check --sep")
+    line, saw = found
+    return DataError(
+        f"{path.name}: line {line} has {saw} fields, expected {expected}; "
+        "fix the row or check --sep"
+    )
 
 
 def _drop_trailing_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -687,6 +725,7 @@ def load_dataset(
     targets, feats = select_columns(df, target, features, drop_columns, source)
     columns = {name: _parse_column(df[name], name, source) for name in [*feats, *targets]}
     del df  # only the parsed columns are needed from here on
+    first_bad = _first_bad_cell(columns) if dropna else None
     rows, columns, n_dropped = _drop_bad_rows(columns, dropna, source)
     feature_cols = {name: columns[name] for name in feats}
     target_cols = {name: columns[name] for name in targets}
@@ -718,8 +757,21 @@ def load_dataset(
         n_columns=n_columns,
         val_frac=vf,
         n_dropped=n_dropped,
-        warnings=_load_warnings(pre, Y_train),
+        warnings=_dropna_note(n_dropped, n_rows if max_rows is None else min(n_rows, max_rows),
+                              first_bad) + _load_warnings(pre, Y_train),
     )
+
+
+def _dropna_note(n_dropped: int, n_rows: int, first_bad) -> list[str]:
+    """The message reporting rows dropped by --dropna (none when nothing was dropped)."""
+    if not n_dropped:
+        return []
+    i, name, what = first_bad
+    plural = "row" if n_dropped == 1 else "rows"
+    return [
+        f"--dropna dropped {n_dropped} of {n_rows} {plural} with missing or infinite values "
+        f"(the first: {what} value in column {name!r} at line {i + 2})"
+    ]
 
 
 def _check_options(task: str, loss: str, val_frac, max_rows, dtype) -> None:
