@@ -391,7 +391,7 @@ def predict(
     if out is None:
         sys.stdout.write(text)
     else:
-        runs.write_atomic(out, text.encode())
+        _write_output(out, text, "--out")
         console.make_console(stderr=True).print(f"wrote {len(frame)} predictions to {out}")
 
 
@@ -440,7 +440,7 @@ def runs_list(
         if csv == "-":
             sys.stdout.write(text)
         else:
-            runs.write_atomic(Path(csv), text.encode())
+            _write_output(Path(csv), text, "--csv")
         return
     out = console.make_console()
     if frame.empty:
@@ -531,8 +531,18 @@ def datasets_make(
     if out is None:
         sys.stdout.write(text)
     else:
-        runs.write_atomic(out, text.encode())
+        _write_output(out, text, "--out")
         typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
+
+
+def _write_output(path: Path, text: str, flag: str) -> None:
+    """Write a command's output file whole, or fail with one line naming the option."""
+    from mlpcli import runs
+
+    try:
+        runs.write_atomic(path, text.encode())
+    except OSError as e:
+        raise ConfigError(f"{flag} {path}: cannot write ({e.strerror})") from None
 
 
 # --- entry point --------------------------------------------------------------------------------
