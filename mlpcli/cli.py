@@ -521,7 +521,7 @@ def datasets_make(
 
     Example: mlpcli datasets make moons --n 500 --noise 0.1 --out moons.csv
     """
-    from mlpcli import generate, runs
+    from mlpcli import generate
 
     try:
         frame = generate.generate(kind.value, n=n, noise=noise, seed=seed)
