@@ -8,6 +8,7 @@ nothing behind; from then on the run directory always says how the run ended.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 import time
@@ -22,7 +23,7 @@ from mlpcli.data import Dataset, Preprocessor, load_dataset
 from mlpcli.errors import ConfigError, RunError
 from mlpcli.losses import predicted_class
 from mlpcli.model import MLP
-from mlpcli.train import Trainer, TrainResult
+from mlpcli.train import EpochRecord, Trainer, TrainResult
 
 
 @dataclass
@@ -117,6 +118,10 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
     `resume`: an existing run directory to continue from its checkpoint.
     """
     cfg = cfg.validated()
+    argv = list(argv) if argv is not None else list(sys.argv)
+    if resume is not None:  # before loading data: a run that cannot be resumed fails fast
+        path = Path(resume)
+        summary = _resumable_summary(path)
     rng = np.random.default_rng(cfg.seed)
     data = load_data(cfg, rng)
     cfg = cfg.replace(val_frac=data.val_frac, init_scheme=cfg.resolved_init_scheme)
@@ -125,12 +130,24 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
 
     if resume is None:
         path = runs.create_run_dir(cfg.runs_dir, cfg.name or Path(data.path).stem)
-        summary = {"id": path.name, "name": cfg.name, "dataset": str(data.path)}
-    else:
-        path = Path(resume)
-        summary = runs.Run(path).summary()
-    summary.update(argv=list(argv) if argv is not None else sys.argv, task=pre.task)
+        summary = {"id": path.name, "name": cfg.name, "dataset": str(data.path), "argv": argv}
+    else:  # the run keeps its original command; each resumption is recorded beside it
+        _check_same_data(path, data)
+        summary.setdefault("argv", argv)
+        summary["resumed"] = [*summary.get("resumed", []), {"argv": argv, "at": runs.now_iso()}]
+    summary.update(task=pre.task)
+    try:
+        return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start)
+    except BaseException:
+        if resume is None:  # stopped before training wrote anything: leave no empty run behind
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only succeeds while the directory is still empty
+        raise
 
+
+def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: dict,
+              callbacks, resume, on_start) -> Outcome:
+    pre = data.preprocessor
     config = {
         "options": cfg.to_dict(),
         "dataset": {"path": str(data.path), "sha256": data.sha256, "rows": data.n_rows,
@@ -153,6 +170,7 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
     )
     if resume is not None:
         _restore(trainer, path, cfg)
+        summary["resumed"][-1]["epoch"] = trainer.epoch
 
     info = {"id": path.name, "path": path, "dataset": data.path, "task": pre.task,
             "classes": pre.classes, "targets": pre.targets, "layers": model.sizes,
@@ -191,22 +209,64 @@ def _record_at(trainer: Trainer, epoch: int) -> dict | None:
     return None
 
 
+def _resumable_summary(path: Path) -> dict:
+    """The run's summary.json, minus the fields of its last ending; RunError/ConfigError if the
+    run cannot be continued (still training, stopped early, diverged)."""
+    summary = runs.Run(path).summary()
+    status, pid, host = summary.get("status"), summary.get("pid"), summary.get("host")
+    if status == "running" and runs.process_alive(pid, host):
+        raise RunError(f"{path} is still training (process {pid} on {host}); wait for it to "
+                       f"end or stop it (kill -INT {pid}) before resuming")
+    weights, data = path / "weights.npz", summary.get("dataset") or "DATA"
+    if status == "diverged":
+        raise ConfigError(f"{path} diverged; resuming would repeat it with the same options. "
+                          f"Start a new run from its last good weights with a smaller --lr: "
+                          f"mlpcli train {data} --init {weights} --lr …")
+    if summary.get("stopped_early"):
+        raise ConfigError(f"{path} stopped early (no improvement for --patience epochs), so "
+                          f"more epochs would stop again at once; start a new run from its "
+                          f"weights instead: mlpcli train {data} --init {weights} --patience 0")
+    for key in ("ended", "seconds", "wall_seconds", "epochs_run", "best_epoch",
+                "stopped_early", "error", "best", "final"):
+        summary.pop(key, None)
+    return summary
+
+
+def _check_same_data(path: Path, data: Dataset) -> None:
+    """Resuming on data other than the run's would not continue the same run."""
+    recorded = runs.Run(path).config().get("dataset", {}).get("sha256")
+    if recorded and recorded != data.sha256:
+        raise ConfigError(f"{data.path} has changed since run {path.name} started (sha256 "
+                          f"differs); resume needs the same data, or start a new run")
+
+
 def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
     checkpoint = path / "checkpoint.npz"
     if not checkpoint.exists():
-        raise RunError(f"{path}: no checkpoint.npz to resume from")
+        raise RunError(f"{checkpoint}: missing, so the run cannot be resumed (a checkpoint is "
+                       f"written every --checkpoint-every seconds and when a run ends); start "
+                       f"a new run, e.g. from its weights with --init")
     state = runs.load_checkpoint(checkpoint)
     if state["theta"].shape != trainer.model.theta.shape:
         raise RunError(f"{checkpoint}: parameters do not match the run's network")
+    if (trainer.optimizer.velocity is None) != (state["velocity"] is None):
+        raise RunError(f"{checkpoint}: optimizer state does not match the run's --momentum")
     trainer.load_state(state)
     if trainer.epoch >= cfg.epochs:
-        raise ConfigError(f"the run already has {trainer.epoch} epochs; pass --epochs N with "
-                          f"N > {trainer.epoch} to train further")
+        raise ConfigError(f"the run already has {trainer.epoch} epochs (--epochs "
+                          f"{cfg.epochs}); pass --epochs N with N > {trainer.epoch} to train "
+                          f"further")
     # metrics.csv may hold epochs after the checkpoint: keep only those the checkpoint covers
     metrics = runs.Run(path).metrics()
     kept = metrics[metrics["epoch"] <= trainer.epoch]
-    runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
-    trainer.history = []
+    if len(kept) < len(metrics) or (path / "metrics.csv").read_bytes()[-1:] != b"\n":
+        runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
+    # the epochs before the checkpoint, so that the summary's best epoch is found among them
+    trainer.history = [
+        EpochRecord(**{k: (None if v != v else int(v) if k == "epoch" else float(v))
+                       for k, v in row.items()})
+        for row in kept.to_dict("records")
+    ]
 
 
 # --- gradcheck set-up --------------------------------------------------------------------------

@@ -36,11 +36,30 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader sees the old file or the new one, never a mix."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # disk full, Ctrl-C in a library caller, …: leave no temporary file
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (best effort: not every platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, obj) -> None:
@@ -160,6 +179,9 @@ class RunWriter:
         self.append_metrics = append_metrics
         self._metrics_fd = None
         self._last_checkpoint = time.monotonic()
+        # θ at the end of the last completed epoch: what a checkpoint must hold, also after the
+        # trainer has put the best epoch's weights into the model (early stopping keeps those)
+        self._theta = None
 
     # callbacks ------------------------------------------------------------------------------
 
@@ -176,12 +198,15 @@ class RunWriter:
         self._metrics_fd = os.open(metrics, flags, 0o644)
         if not self.append_metrics or os.path.getsize(metrics) == 0:
             os.write(self._metrics_fd, (",".join(METRICS_COLUMNS) + "\n").encode())
+        self._theta = trainer.model.theta.copy()
 
     def on_epoch_end(self, record, trainer) -> None:
         cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
                  record.val_acc, record.lr, record.seconds)
         line = ",".join("" if v is None else repr(v) for v in cells) + "\n"
         os.write(self._metrics_fd, line.encode())  # one write: never a partial line
+        if self._theta is not None:
+            np.copyto(self._theta, trainer.model.theta)
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_every
         if self.checkpoint_every and due:
             self.write_checkpoint(trainer)
@@ -202,6 +227,8 @@ class RunWriter:
 
     def write_checkpoint(self, trainer) -> None:
         state = trainer.state()
+        if self._theta is not None:
+            state["theta"] = self._theta
         arrays = {
             "theta": state["theta"], "best_theta": state["best_theta"],
             "state": np.array(json.dumps({
@@ -331,12 +358,39 @@ class Run:
         return frame
 
     def status(self) -> str:
-        """summary.json's status, with 'crashed' for a running run whose process is gone."""
+        """summary.json's status, with 'crashed' for a running run whose process is gone.
+
+        Raises RunError naming the file when summary.json, model.json or weights.npz is damaged
+        (or weights.npz is missing from a finished run): such a run has no trustworthy status.
+        """
         summary = self.summary()
         status = summary.get("status", "unknown")
+        self.check_files(weights_required=status == "finished")
         if status == "running" and not process_alive(summary.get("pid"), summary.get("host")):
             return "crashed"
         return status
+
+    def check_files(self, weights_required: bool = False) -> None:
+        """Cheap integrity check: model.json is an object with layers, weights.npz (if present,
+        or required) is a complete .npz holding W1 and b1. Reads only; RunError names the file."""
+        info = self.model_info()
+        if not isinstance(info.get("layers"), list):
+            raise RunError(f"{self.path / 'model.json'}: damaged (no list of layers)")
+        path = self.path / "weights.npz"
+        if not path.exists():
+            if weights_required:
+                raise RunError(f"{path}: missing")
+            return
+        import zipfile
+
+        try:  # a truncated file has lost the zip directory at its end
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+        except Exception as e:  # BadZipFile, OSError, …
+            raise RunError(f"weights file {path} is damaged or not an .npz file "
+                           f"({type(e).__name__}: {e})") from None
+        if not {"W1.npy", "b1.npy"} <= names:
+            raise RunError(f"weights file {path} is damaged (no W1 and b1 arrays)")
 
     def model(self):
         """(MLP, Preprocessor) as saved: everything `predict` needs."""
@@ -380,7 +434,6 @@ def run_row(run: Run) -> dict:
         problems.append(str(e))
     try:
         summary = run.summary()
-        row["status"] = run.status()
         row["epochs"] = summary.get("epochs_run")
         row["seconds"] = summary.get("seconds")
         row["best_epoch"] = summary.get("best_epoch")
@@ -388,6 +441,7 @@ def run_row(run: Run) -> dict:
         final = summary.get("final") or {}
         for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
             row[key] = final.get(key)
+        row["status"] = run.status()  # checks model.json and weights.npz too
     except RunError as e:
         problems.append(str(e))
     if row["status"] in ("running", "crashed", "interrupted", None) and not problems:
@@ -402,8 +456,6 @@ def run_row(run: Run) -> dict:
                         row[key] = float(last[key])
         except RunError as e:
             problems.append(str(e))
-    if row["status"] == "finished" and not (run.path / "weights.npz").exists():
-        problems.append(f"{run.path / 'weights.npz'}: missing")
     if problems:
         row["status"] = "damaged"
         row["error"] = "; ".join(problems)
