@@ -179,9 +179,6 @@ class RunWriter:
         self.append_metrics = append_metrics
         self._metrics_fd = None
         self._last_checkpoint = time.monotonic()
-        # θ at the end of the last completed epoch: what a checkpoint must hold, also after the
-        # trainer has put the best epoch's weights into the model (early stopping keeps those)
-        self._theta = None
 
     # callbacks ------------------------------------------------------------------------------
 
@@ -198,15 +195,12 @@ class RunWriter:
         self._metrics_fd = os.open(metrics, flags, 0o644)
         if not self.append_metrics or os.path.getsize(metrics) == 0:
             os.write(self._metrics_fd, (",".join(METRICS_COLUMNS) + "\n").encode())
-        self._theta = trainer.model.theta.copy()
 
     def on_epoch_end(self, record, trainer) -> None:
         cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
                  record.val_acc, record.lr, record.seconds)
         line = ",".join("" if v is None else repr(v) for v in cells) + "\n"
         os.write(self._metrics_fd, line.encode())  # one write: never a partial line
-        if self._theta is not None:
-            np.copyto(self._theta, trainer.model.theta)
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_every
         if self.checkpoint_every and due:
             self.write_checkpoint(trainer)
@@ -227,8 +221,6 @@ class RunWriter:
 
     def write_checkpoint(self, trainer) -> None:
         state = trainer.state()
-        if self._theta is not None:
-            state["theta"] = self._theta
         arrays = {
             "theta": state["theta"], "best_theta": state["best_theta"],
             "state": np.array(json.dumps({

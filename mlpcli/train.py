@@ -106,6 +106,7 @@ class Trainer:
         velocity = self.optimizer.velocity
         self._velocity0 = None if velocity is None else velocity.copy()
         self.stop_requested = False
+        self.last_theta = None  # the last epoch's weights, once run() put the best ones in place
 
     def request_stop(self) -> None:
         """Ask the loop to stop after the current minibatch (safe from a signal handler)."""
@@ -123,6 +124,7 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             status, message, stopped_early = self._loop(epoch_end)
         if cfg.patience and self.best_epoch:  # early stopping keeps the best weights
+            self.last_theta = self.model.theta.copy()  # …and state() the last epoch's
             np.copyto(self.model.theta, self.best_theta)
         result = TrainResult(status, self.epoch, self.best_epoch, stopped_early, message,
                              self.history)
@@ -254,7 +256,7 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "elapsed": self.elapsed,
-            "theta": self.model.theta.copy(),
+            "theta": (self.model.theta if self.last_theta is None else self.last_theta).copy(),
             "velocity": None if self.optimizer.velocity is None else self.optimizer.velocity.copy(),
             "rng_state": self.rng.bit_generator.state,
             "best": self.best,
