@@ -240,21 +240,30 @@ def train(
 
     out = console.make_console()
     display = console.TrainingDisplay(out, quiet=quiet)
-    caught = {}
+    # Ctrl-C / SIGTERM: before training starts they abort at once (nothing is written yet);
+    # during training the trainer finishes its minibatch, the run is saved, exit 130 / 143
+    caught: dict = {}
 
-    def on_start(trainer):  # Ctrl-C / SIGTERM: finish the minibatch, save, exit 130 / 143
-        def stop(signum, frame):
-            caught.setdefault("signal", signum)
-            trainer.request_stop()
+    def stop(signum, frame):
+        caught.setdefault("signal", signum)
+        trainer = caught.get("trainer")
+        if trainer is None:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + signum)
+        trainer.request_stop()
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+    def on_start(trainer):
+        caught["trainer"] = trainer
 
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         outcome = experiment.train(cfg, callbacks=[display], argv=list(_invocation),
                                    resume=resume_path, on_start=on_start)
     finally:
         display.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     console.print_outcome(out, outcome, quiet)
     status = outcome.summary["status"]
     if status == "diverged":

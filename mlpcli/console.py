@@ -194,6 +194,8 @@ def print_outcome(console: Console, outcome, quiet: bool = False) -> None:
                       ("val_acc", "acc"), ("train_r2", "loss"), ("val_r2", "loss")):
         if final.get(key) is not None:
             parts.append(f"{key} {fmt(final[key], kind)}")
+    if s.get("dropped_rows"):
+        parts.append(f"{s['dropped_rows']} rows with missing values dropped (--dropna)")
     if parts:
         console.print("  ·  ".join(parts))
     console.print(f"run saved to {outcome.path}")
@@ -270,6 +272,8 @@ STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow",
 
 
 def runs_table(frame) -> Table:
+    import pandas as pd
+
     table = Table(header_style="bold")
     columns = {"id": "int", "status": "text", "dataset": "text", "epochs": "int",
                "hidden": "text", "lr": "loss", "batch_size": "int", "seed": "int",
@@ -283,7 +287,7 @@ def runs_table(frame) -> Table:
         cells = []
         for c, kind in columns.items():
             value = row[c]
-            if value is None or value != value:  # None or NaN
+            if pd.isna(value):  # None, NaN or <NA>
                 cells.append("–")
             elif c == "status":
                 cells.append(f"[{STATUS_STYLE.get(value, 'white')}]{value}[/]")

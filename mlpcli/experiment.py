@@ -135,7 +135,7 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
         _check_same_data(path, data)
         summary.setdefault("argv", argv)
         summary["resumed"] = [*summary.get("resumed", []), {"argv": argv, "at": runs.now_iso()}]
-    summary.update(task=pre.task)
+    summary.update(task=pre.task, dropped_rows=data.n_dropped)
     try:
         return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start)
     except BaseException:

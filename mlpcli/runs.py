@@ -17,6 +17,7 @@ import os
 import re
 import socket
 import time
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,6 +113,12 @@ def load_npz(path, what: str = "weights") -> dict[str, np.ndarray]:
         raise error(f"{what} file {path} does not exist")
     if path.is_dir():
         raise error(f"{what} file {path} is a directory, not an .npz file")
+    if not zipfile.is_zipfile(path):  # an .npz is a zip archive of .npy arrays
+        with open(path, "rb") as f:
+            single_array = f.read(6) == b"\x93NUMPY"
+        kind = "a single .npy array" if single_array else "not an .npz file"
+        raise error(f"{what} file {path} is {kind}; expected an .npz archive of arrays "
+                    f"W1 b1 W2 b2 … (like a run's weights.npz)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
@@ -460,6 +467,8 @@ def list_runs(runs_dir="runs", sort: str | None = None):
 
     frame = pd.DataFrame([run_row(Run(p)) for p in run_dirs(runs_dir)[::-1]],
                          columns=LIST_COLUMNS)
+    for column in ("epochs", "batch_size", "seed", "best_epoch"):  # 50, not 50.0, beside gaps
+        frame[column] = frame[column].astype("Int64")
     if sort is not None:
         if sort not in LIST_COLUMNS:
             raise ConfigError(f"--sort {sort!r} is not a column; choose one of: "

@@ -134,13 +134,17 @@ def test_bad_input_is_one_line_exit_2_and_nothing_left(cli, tmp_path, runs_dir, 
         assert word in line, (word, line)
 
 
-@pytest.mark.xfail(strict=True, reason="runs.load_npz reports any non-zip, non-.npy file as "
-                   "'holds object arrays' (numpy's pickle fallback message matches 'allow_pickle')")
 def test_init_text_file_is_not_called_object_arrays(cli, tmp_path, runs_dir):
     (tmp_path / "text.npz").write_text("W1,b1\n1,2\n")
     line = assert_one_error_line(cli("train", "xor", "--init", "text.npz"), runs_dir)
     assert "object arrays" not in line
     assert "not" in line and ".npz" in line
+
+
+def test_init_npy_file_is_named_as_such(cli, tmp_path, runs_dir):
+    np.save(tmp_path / "w.npy", np.zeros(3))
+    line = assert_one_error_line(cli("train", "xor", "--init", "w.npy"), runs_dir)
+    assert "single .npy array" in line
 
 
 def test_debug_shows_the_traceback(cli, tmp_path, runs_dir):
