@@ -59,8 +59,13 @@ class Trainer:
     def __init__(self, model: MLP, X_train, Y_train, X_val=None, Y_val=None, *, cfg, rng,
                  loss_weights=None, classification=False, callbacks=()):
         self.model, self.cfg, self.rng = model, cfg, rng
+
+        def as_model_dtype(A):  # the no-allocation products need C-contiguous, same-dtype data
+            return None if A is None else np.ascontiguousarray(A, dtype=model.dtype)
+
+        X_train, Y_train = as_model_dtype(X_train), as_model_dtype(Y_train)
         self.X, self.Y = X_train, Y_train
-        self.X_val, self.Y_val = X_val, Y_val
+        self.X_val, self.Y_val = as_model_dtype(X_val), as_model_dtype(Y_val)
         self.has_val = X_val is not None and len(X_val) > 0
         self.loss_weights = loss_weights
         self.classification = classification
