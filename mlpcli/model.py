@@ -94,6 +94,9 @@ def init_layer(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator)
     raise ConfigError(f"unknown --init-scheme {scheme!r}; choose one of: {', '.join(INIT_SCHEMES)}")
 
 
+SMALL_PRODUCT = 65536  # multiply-adds below which np.dot beats np.matmul
+
+
 class Workspace:
     """Buffers for one minibatch size, allocated once and reused by every step.
 
@@ -104,6 +107,10 @@ class Workspace:
 
     def __init__(self, sizes: list[int], rows: int, dtype, activation: str = "relu"):
         self.rows = rows
+        # per layer, the product function: np.dot has less call overhead for small products,
+        # np.matmul is faster for large ones with a transposed operand (measured; see README)
+        self.mm = [np.dot if rows * n_in * n_out < SMALL_PRODUCT else np.matmul
+                   for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self.A = [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.D = [np.empty((rows, n), dtype) for n in sizes[1:-1]]
         self.T = [np.empty((rows, n), dtype) for n in sizes[1:-1]]
@@ -243,12 +250,12 @@ class MLP:
         """
         A, D, T, G, ones = ws.views(X.shape[0])
         W, WT, b, dW, db = self.W, self.WT, self.b, self.dW, self.db
-        act, act_grad, L = self._act, self._act_grad, self.n_layers
+        act, act_grad, L, mm = self._act, self._act_grad, self.n_layers, ws.mm
 
         # forward propagate: Z_l = A_{l-1} W_lᵀ + b_l, A_l = σ(Z_l); Ŷ = Z_L
         A_prev = X
         for l in range(L):
-            np.dot(A_prev, WT[l], out=A[l])  # (np.dot: less call overhead than matmul)
+            mm[l](A_prev, WT[l], out=A[l])
             A[l] += b[l]
             if l < L - 1:
                 act(A[l])  # in place: A[l] now holds σ(Z_l)
@@ -261,12 +268,12 @@ class MLP:
 
         # backward propagate: ∇W_l = G_lᵀ A_{l-1}, ∇b_l = 1ᵀ G_l, G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
         for l in range(L - 1, 0, -1):
-            np.dot(G.T, A[l - 1], out=dW[l])
+            mm[l](G.T, A[l - 1], out=dW[l])
             np.dot(ones, G, out=db[l])
-            np.dot(G, W[l], out=D[l - 1])
+            mm[l](G, W[l], out=D[l - 1])
             act_grad(A[l - 1], D[l - 1], T[l - 1])
             G = D[l - 1]
-        np.dot(G.T, X, out=dW[0])
+        mm[0](G.T, X, out=dW[0])
         np.dot(ones, G, out=db[0])
 
         if weight_decay:

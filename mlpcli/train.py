@@ -182,7 +182,8 @@ class Trainer:
             monitored = val_loss if self.has_val else train_loss
             if monitored < self.best - cfg.min_delta:
                 self.best, self.best_epoch, self.wait = monitored, epoch, 0
-                np.copyto(self.best_theta, self.model.theta)
+                if cfg.patience:  # only early stopping goes back to the best weights
+                    np.copyto(self.best_theta, theta)
             else:
                 self.wait += 1
             for on_epoch_end in epoch_end:
@@ -198,12 +199,12 @@ class Trainer:
         self._save_epoch_start()
 
         # shuffle: gather the epoch's rows once into the buffers the minibatches are views of
-        if self.shuffle:
+        if self.shuffle:  # (mode="clip": no bounds-check copy of the whole output; perm is valid)
             perm = self.rng.permutation(len(self.X))
-            np.take(self.X, perm, axis=0, out=self.Xs)
-            np.take(self.Y, perm, axis=0, out=self.Ys)
+            np.take(self.X, perm, axis=0, out=self.Xs, mode="clip")
+            np.take(self.Y, perm, axis=0, out=self.Ys, mode="clip")
             if self.labels_s is not None:
-                np.take(self.labels, perm, out=self.labels_s)
+                np.take(self.labels, perm, out=self.labels_s, mode="clip")
 
         # plain SGD folds ε into the minibatch's scale (and λ): grad is then ε·∇, one update
         plain = self.optimizer.velocity is None
