@@ -642,14 +642,16 @@ class Preprocessor:
     # -- outputs -------------------------------------------------------------------------------
 
     def decode(self, Yhat: np.ndarray) -> pd.DataFrame:
-        """Network outputs → "pred_<target>" in original units or labels, plus "prob_<label>"
-        class probabilities for classification."""
+        """Network outputs → "pred_<target>" in original units or labels, plus one column per
+        class: "prob_<label>", softmax probabilities (--loss ce), or "score_<label>", the mse
+        outputs clipped to [0, 1] and renormalised (not calibrated probabilities)."""
         if self.task == "regression":
             Y = Yhat * np.asarray(self.y_std) + np.asarray(self.y_mean)
             return pd.DataFrame({f"pred_{t}": Y[:, k] for k, t in enumerate(self.targets)})
         out = {f"pred_{self.targets[0]}": self.predict_labels(Yhat)}
         P = outputs_to_proba(Yhat, self.loss)
-        out.update({f"prob_{label}": P[:, k] for k, label in enumerate(self.classes)})
+        prefix = "prob" if self.loss == "ce" else "score"
+        out.update({f"{prefix}_{label}": P[:, k] for k, label in enumerate(self.classes)})
         return pd.DataFrame(out)
 
     def predict_labels(self, Yhat: np.ndarray) -> np.ndarray:

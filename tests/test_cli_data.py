@@ -277,9 +277,9 @@ def test_categorical_features_round_trip_through_predict(cli, tmp_path, runs_dir
     assert r.code == 0, r.err
     pred = pd.read_csv(io.StringIO(r.out))
     assert len(pred) == 6
-    assert list(pred.columns) == ["pred_label", "prob_no", "prob_yes"]
+    assert list(pred.columns) == ["pred_label", "score_no", "score_yes"]
     assert set(pred["pred_label"]) <= {"yes", "no"}
-    np.testing.assert_allclose(pred[["prob_no", "prob_yes"]].sum(axis=1), 1.0)
+    np.testing.assert_allclose(pred[["score_no", "score_yes"]].sum(axis=1), 1.0)
     warnings = r.err.splitlines()
     assert len(warnings) == 1, r.err  # once, though two rows hold 'purple'
     assert warnings[0].startswith("Warning: ")
@@ -292,7 +292,7 @@ def test_categorical_features_round_trip_through_predict(cli, tmp_path, runs_dir
     again = pd.read_csv(io.StringIO(r.out))
     saved = pd.read_csv(run / "predictions.csv")
     assert list(again["pred_label"]) == list(saved["pred_label"])
-    np.testing.assert_allclose(again["prob_yes"], saved["prob_yes"], rtol=1e-12)
+    np.testing.assert_allclose(again["score_yes"], saved["score_yes"], rtol=1e-12)
 
 
 # --- the same table, however it is written -------------------------------------------------------

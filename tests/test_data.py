@@ -575,7 +575,7 @@ def test_decode_classification(tmp_path):
     binary = load(target_csv(tmp_path, [0, 1, 1])).preprocessor
     out = binary.decode(np.array([[0.8], [0.1]]))
     assert out["pred_y"].tolist() == [1, 0]
-    np.testing.assert_allclose(out[["prob_0", "prob_1"]], [[0.2, 0.8], [0.9, 0.1]])
+    np.testing.assert_allclose(out[["score_0", "score_1"]], [[0.2, 0.8], [0.9, 0.1]])
 
 
 def test_predict_labels_needs_classification(tmp_path):

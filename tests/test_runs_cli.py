@@ -43,7 +43,7 @@ def test_run_directory_holds_the_documented_files_and_keys(cli, runs_dir):
     assert summary["argv"] == ["mlpcli", "train", "xor", "--epochs", "30", "--hidden", "4",
                                "--quiet"]
     predictions = pd.read_csv(run / "predictions.csv")
-    assert list(predictions.columns) == ["row", "y", "pred_y", "prob_0", "prob_1"]
+    assert list(predictions.columns) == ["row", "y", "pred_y", "score_0", "score_1"]
     assert list(predictions["row"]) == [0, 1, 2, 3]
     assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -110,8 +110,8 @@ def test_predict_reproduces_the_recorded_predictions(cli, runs_dir, tmp_path):
     r = cli("predict", "latest", tmp_path / "val.csv")
     assert r.code == 0, r.err
     predicted = pd.read_csv(io.StringIO(r.out))
-    assert list(predicted.columns) == ["pred_species", "prob_setosa", "prob_versicolor",
-                                       "prob_virginica"]
+    assert list(predicted.columns) == ["pred_species", "score_setosa", "score_versicolor",
+                                       "score_virginica"]
     assert list(predicted["pred_species"]) == list(recorded["pred_species"])
     np.testing.assert_allclose(predicted.iloc[:, 1:], recorded.iloc[:, 3:], rtol=1e-12)
     r = cli("predict", "latest", tmp_path / "val.csv", "--out", tmp_path / "p.csv")
