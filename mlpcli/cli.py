@@ -17,7 +17,16 @@ from typing import Annotated, Optional
 import typer
 
 from mlpcli import __version__
-from mlpcli.config import Config
+from mlpcli.config import (
+    ACTIVATION_NAMES,
+    DTYPES,
+    INIT_SCHEMES,
+    LOSS_NAMES,
+    REDUCTIONS,
+    SCHEDULES,
+    TASKS,
+    Config,
+)
 from mlpcli.errors import ConfigError, MlpcliError
 
 app = typer.Typer(
@@ -42,50 +51,22 @@ D = Config()  # the defaults, shown in --help; Config is the only place they are
 _invocation: list[str] = ["mlpcli"]  # the command line being run, recorded in each run
 
 
-class Reduction(str, Enum):
-    sum = "sum"
-    mean = "mean"
+def _choices(name: str, values) -> type[Enum]:
+    """An Enum of option values for Typer, from the tuple config.py defines them in."""
+    return Enum(name, {v: v for v in values}, type=str)
 
 
-class Loss(str, Enum):
-    mse = "mse"
-    ce = "ce"
+Reduction = _choices("Reduction", REDUCTIONS)
+Loss = _choices("Loss", LOSS_NAMES)
+Activation = _choices("Activation", ACTIVATION_NAMES)
+InitScheme = _choices("InitScheme", INIT_SCHEMES)
+Task = _choices("Task", TASKS)
+Schedule = _choices("Schedule", SCHEDULES)
+Dtype = _choices("Dtype", DTYPES)
 
 
-class Activation(str, Enum):
-    relu = "relu"
-    tanh = "tanh"
-    sigmoid = "sigmoid"
-
-
-class InitScheme(str, Enum):
-    he = "he"
-    glorot = "glorot"
-
-
-class Task(str, Enum):
-    auto = "auto"
-    regression = "regression"
-    classification = "classification"
-
-
-class Schedule(str, Enum):
-    constant = "constant"
-    step = "step"
-    cosine = "cosine"
-
-
-class Dtype(str, Enum):
-    float64 = "float64"
-    float32 = "float32"
-
-
-class Kind(str, Enum):
-    moons = "moons"
-    circles = "circles"
-    spirals = "spirals"
-    sine = "sine"
-    xor = "xor"
+# the generators of mlpcli/generate.py (named here: importing it would load pandas at start-up)
+Kind = _choices("Kind", ("moons", "circles", "spirals", "sine", "xor"))
 
 
 def _hidden(value: str | None):

@@ -18,6 +18,7 @@ REDUCTIONS = ("sum", "mean")
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid")
 SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float64", "float32")
+INIT_SCHEMES = ("he", "glorot")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Config:
                 got = getattr(self, key)
                 raise ConfigError(
                     f"--{_flag(key)} must be one of {', '.join(allowed)}; got {got!r}")
-        if self.init_scheme not in (None, "he", "glorot"):
+        if self.init_scheme not in (None, *INIT_SCHEMES):
             raise ConfigError(f"--init-scheme must be he or glorot; got {self.init_scheme!r}")
         if not self.hidden or any(int(h) != h or h < 1 for h in self.hidden):
             raise ConfigError(f"--hidden needs positive layer widths, e.g. 16 or 64,32; got "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlpcli.config import INIT_SCHEMES
 from mlpcli.errors import ConfigError
 
 # --- activations --------------------------------------------------------------------------------
@@ -71,7 +72,6 @@ ACTIVATIONS = {
     "sigmoid": (_sigmoid, _sigmoid_grad),
 }
 
-INIT_SCHEMES = ("he", "glorot")
 
 
 def default_init_scheme(activation: str) -> str:

@@ -108,3 +108,9 @@ def test_version_and_help(cli):
                     ["datasets", "make"]):
         r = cli(*command, "--help")
         assert r.code == 0 and "Example: mlpcli" in r.out, command
+
+
+def test_datasets_make_offers_exactly_the_generators():
+    from mlpcli import cli, generate
+
+    assert {kind.value for kind in cli.Kind} == set(generate.GENERATORS)
