@@ -88,7 +88,7 @@ def backprop_gradient(model: MLP, X, Y, loss="mse", reduction="sum", weight_deca
     """∂f/∂θ by the training code path (model.loss_grad), as a flat float64 copy."""
     ws = Workspace(model.sizes, len(X), model.dtype, model.activation)
     scale = None if reduction == "sum" else 1.0 / len(X)
-    model.loss_grad(X, Y, ws, LOSSES[loss][0], scale, weight_decay)
+    model.loss_grad(model.with_ones(X), Y, ws, LOSSES[loss][0], scale, weight_decay)
     return model.grad.astype(np.float64, copy=True)
 
 
@@ -107,7 +107,8 @@ def check_gradients(model: MLP, X, Y, *, loss="mse", reduction="sum", weight_dec
     reference = _Objective(model, X, Y, loss, reduction, weight_decay)
     rng = np.random.default_rng(seed)
 
-    checks, coords, offset = [], [], 0
+    position = model.tensors(np.arange(model.theta.size))  # where each coordinate is in theta
+    checks, coords = [], []
     for name, view in model.tensors().items():
         size = view.size
         idx = np.arange(size)
@@ -116,8 +117,9 @@ def check_gradients(model: MLP, X, Y, *, loss="mse", reduction="sum", weight_dec
             idx = np.sort(rng.choice(size, max_coords, replace=False))
         abs_err, rel_err, kink = np.empty(len(idx)), np.empty(len(idx)), np.empty(len(idx), bool)
         for i, k in enumerate(idx):
-            n, on_kink = reference.central_difference(offset + k, eps)
-            a = analytic[offset + k]
+            p = int(position[name].flat[k])
+            n, on_kink = reference.central_difference(p, eps)
+            a = analytic[p]
             abs_err[i] = abs(a - n)
             rel_err[i] = abs_err[i] / max(abs(a) + abs(n), 1e-12)
             kink[i] = on_kink
@@ -132,7 +134,6 @@ def check_gradients(model: MLP, X, Y, *, loss="mse", reduction="sum", weight_dec
             max_rel_error=float(rel_err[judged].max()) if judged.any() else 0.0,
             passed=bool(ok.all()), sampled=sampled, size=size,
         ))
-        offset += size
     passed = all(t.passed for t in checks)
     return GradcheckReport(passed, eps, tol, abs_tol, checks, coords)
 
@@ -155,12 +156,14 @@ class _Objective:
         self.X, self.Y = X.astype(ld), Y.astype(ld)
         self.sigma, _ = _scalar_activation(model.activation)
         self.relu = model.activation == "relu"
-        # flat coordinate of theta -> (layer, row i, column j or None for a bias)
-        self.where = []
-        for l, (o, i) in enumerate(model.shapes):
-            self.where += [(l, k // i, k % i) for k in range(o * i)]
-        for l, (o, _) in enumerate(model.shapes):
-            self.where += [(l, k, None) for k in range(o)]
+        # coordinate of theta -> (layer, row i, column j or None for a bias)
+        position = model.tensors(np.arange(model.theta.size))
+        self.where = {}
+        for l in range(model.n_layers):
+            for (i, j), p in np.ndenumerate(position[f"W{l + 1}"]):
+                self.where[int(p)] = (l, i, j)
+            for i, p in enumerate(position[f"b{l + 1}"]):
+                self.where[int(p)] = (l, i, None)
         # forward once at θ: every layer's input A_{l-1} and pre-activation Z_l
         self.A, self.Z = [], []
         A = self.X

@@ -131,7 +131,9 @@ class MLP:
 
     `sizes` = [n_in, *hidden, n_out]. Parameters W[l] (n_out_l, n_in_l) and b[l] (n_out_l,), named
     W1, b1, …, WL, bL outside the code, are views into the flat vector `theta`; their gradients
-    dW[l], db[l] views into `grad`. The first `n_weights` entries of theta are the weights.
+    dW[l], db[l] views into `grad`. Layer l is stored as one contiguous block [W_lᵀ; b_l] of
+    shape (n_in_l + 1, n_out_l): the input with a column of ones appended, [X 1], times the first
+    block is X W₁ᵀ + b₁ in one product, and every forward product reads a contiguous W_lᵀ.
     """
 
     def __init__(self, sizes, activation: str = "relu", dtype=np.float64):
@@ -146,22 +148,30 @@ class MLP:
         self.activation = activation
         self.dtype = np.dtype(dtype)
         self.shapes = [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self.n_weights = sum(o * i for o, i in self.shapes)
-        self.theta = np.zeros(self.n_weights + sum(sizes[1:]), self.dtype)
+        self.theta = np.zeros(sum((i + 1) * o for o, i in self.shapes), self.dtype)
         self.grad = np.zeros_like(self.theta)
-        self.W, self.dW = self._views(self.theta), self._views(self.grad)
-        self.WT = [W.T for W in self.W]  # transposed views, made once
-        self.b, self.db = self._views(self.theta, biases=True), self._views(self.grad, biases=True)
+        self.blocks, self.WT, self.W, self.b = self._views(self.theta)
+        self.dblocks, self.dWT, self.dW, self.db = self._views(self.grad)
         self._act, self._act_grad = ACTIVATIONS[activation]
 
-    def _views(self, flat, biases=False):
-        views, start = [], 0 if not biases else self.n_weights
+    def _views(self, flat):
+        """Per layer: the block [Wᵀ; b], Wᵀ (contiguous), W (its transpose) and b, into `flat`."""
+        blocks, WT, W, b, start = [], [], [], [], 0
         for o, i in self.shapes:
-            size = o if biases else o * i
-            view = flat[start : start + size]
-            views.append(view if biases else view.reshape(o, i))
-            start += size
-        return views
+            block = flat[start : start + (i + 1) * o].reshape(i + 1, o)
+            blocks.append(block)
+            WT.append(block[:i])
+            W.append(block[:i].T)
+            b.append(block[i])
+            start += (i + 1) * o
+        return blocks, WT, W, b
+
+    def with_ones(self, X: np.ndarray) -> np.ndarray:
+        """[X 1]: the input as `loss_grad` takes it, with a column of ones for the bias."""
+        out = np.empty((X.shape[0], X.shape[1] + 1), self.dtype)
+        out[:, :-1] = X
+        out[:, -1] = 1
+        return out
 
     @classmethod
     def initialized(cls, sizes, activation="relu", scheme=None, rng=None, dtype=np.float64):
@@ -193,9 +203,12 @@ class MLP:
         return [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
 
     def tensors(self, flat=None) -> dict[str, np.ndarray]:
-        """{name: view} into `flat` (default theta), e.g. model.tensors(model.grad)['W1']."""
-        flat = self.theta if flat is None else flat
-        return dict(zip(self.names(), self._views(flat) + self._views(flat, biases=True)))
+        """{name: view} into `flat` (default theta), e.g. model.tensors(model.grad)['W1'].
+
+        model.tensors(np.arange(model.theta.size)) says where each coordinate lives in theta.
+        """
+        _, _, W, b = self._views(self.theta if flat is None else flat)
+        return dict(zip(self.names(), W + b))
 
     def params(self) -> dict[str, np.ndarray]:
         """Copies of the parameters by name, as saved in weights.npz."""
@@ -237,48 +250,46 @@ class MLP:
 
     # --- one training step's gradient ------------------------------------------------------
 
-    def loss_grad(self, X, Y, ws: Workspace, loss_grad_fn, scale=None, weight_decay=0.0,
+    def loss_grad(self, X1, Y, ws: Workspace, loss_grad_fn, scale=None, weight_decay=0.0,
                   weights=None) -> float:
         """Forward, loss and backward on a minibatch: the gradient of the training objective
 
             scale · Σ_rows f(ŷ, y) + λ/2 Σ_l ‖W_l‖²     (scale 1 for the lecture's sum, 1/n mean)
 
         is left in `grad`; returns the unscaled data term Σ_rows f (with `weights`, in reporting
-        units) for logging. The trainer may fold the learning rate into `scale` and
-        `weight_decay`, making `grad` ε times the gradient. Everything is written into the
-        workspace's buffers: nothing is allocated.
+        units) for logging. X1 = [X 1] (`with_ones`). The trainer may fold the learning rate into
+        `scale` and `weight_decay`, making `grad` ε times the gradient. Everything is written
+        into the workspace's buffers: nothing is allocated.
         """
-        A, D, T, G, ones = ws.views(X.shape[0])
-        W, WT, b, dW, db = self.W, self.WT, self.b, self.dW, self.db
+        A, D, T, G, ones = ws.views(X1.shape[0])
+        blocks, WT, b, dblocks, dWT, db = (self.blocks, self.WT, self.b, self.dblocks,
+                                           self.dWT, self.db)
         act, act_grad, L, mm = self._act, self._act_grad, self.n_layers, ws.mm
 
         # forward propagate: Z_l = A_{l-1} W_lᵀ + b_l, A_l = σ(Z_l); Ŷ = Z_L
-        A_prev = X
-        for l in range(L):
-            mm[l](A_prev, WT[l], out=A[l])
+        mm[0](X1, blocks[0], out=A[0])  # [X 1] [W₁ᵀ; b₁] = X W₁ᵀ + b₁
+        for l in range(1, L):
+            act(A[l - 1])  # in place: A[l-1] now holds σ(Z_{l-1})
+            mm[l](A[l - 1], WT[l], out=A[l])
             A[l] += b[l]
-            if l < L - 1:
-                act(A[l])  # in place: A[l] now holds σ(Z_l)
-            A_prev = A[l]
 
         # loss, and G = ∂f/∂Ŷ
         loss_sum = loss_grad_fn(A[-1], Y, G, weights)
         if scale is not None:
             G *= scale  # fold the scalars into the small operand
 
-        # backward propagate: ∇W_l = G_lᵀ A_{l-1}, ∇b_l = 1ᵀ G_l, G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
+        # backward propagate: ∇W_lᵀ = A_{l-1}ᵀ G_l, ∇b_l = 1ᵀ G_l, G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
         for l in range(L - 1, 0, -1):
-            mm[l](G.T, A[l - 1], out=dW[l])
+            mm[l](A[l - 1].T, G, out=dWT[l])
             np.dot(ones, G, out=db[l])
-            mm[l](G, W[l], out=D[l - 1])
+            mm[l](G, WT[l].T, out=D[l - 1])
             act_grad(A[l - 1], D[l - 1], T[l - 1])
             G = D[l - 1]
-        mm[0](G.T, X, out=dW[0])
-        np.dot(ones, G, out=db[0])
+        mm[0](X1.T, G, out=dblocks[0])  # [X 1]ᵀ Δ = [∇W₁ᵀ; ∇b₁]
 
         if weight_decay:
-            w = self.theta[: self.n_weights]
-            self.grad[: self.n_weights] += weight_decay * w  # + λW
+            for l in range(L):
+                dWT[l] += weight_decay * WT[l]  # + λW
         return loss_sum
 
     def objective(self, X, Y, loss_value_fn, reduction="sum", weight_decay=0.0) -> float:
@@ -287,6 +298,5 @@ class MLP:
         if reduction == "mean":
             f /= X.shape[0]
         if weight_decay:
-            w = self.theta[: self.n_weights]
-            f += 0.5 * weight_decay * float(np.dot(w, w))
+            f += 0.5 * weight_decay * sum(float(np.vdot(WT, WT)) for WT in self.WT)
         return f

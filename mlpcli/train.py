@@ -77,13 +77,16 @@ class Trainer:
         B = self.batch = min(cfg.batch_size, n)
         self.ws = Workspace(model.sizes, B, model.dtype, model.activation)
         self.labels = predicted_class(Y_train) if classification else None
-        # Shuffling a single minibatch would only reorder a sum: then it is skipped.
+        # The rows the minibatches are cut from: one copy [X 1] of the training inputs with a
+        # column of ones (see MLP.loss_grad), refilled in shuffled order every epoch. Shuffling
+        # a single minibatch would only reorder a sum: then it is skipped.
         self.shuffle = cfg.shuffle and n > B
-        if self.shuffle:  # one shuffled copy of the training rows, refilled every epoch
-            self.Xs, self.Ys = np.empty_like(X_train), np.empty_like(Y_train)
+        self.Xs = model.with_ones(X_train)
+        if self.shuffle:
+            self.Ys = np.empty_like(Y_train)
             self.labels_s = np.empty_like(self.labels) if classification else None
         else:
-            self.Xs, self.Ys, self.labels_s = X_train, Y_train, self.labels
+            self.Ys, self.labels_s = Y_train, self.labels
         # the minibatches, made once: views of the (shuffled) rows and labels, the reduction's
         # scale (1, or 1/rows), and the workspace's view of their outputs Ŷ
         self.batches = []
@@ -201,7 +204,7 @@ class Trainer:
         # shuffle: gather the epoch's rows once into the buffers the minibatches are views of
         if self.shuffle:  # (mode="clip": no bounds-check copy of the whole output; perm is valid)
             perm = self.rng.permutation(len(self.X))
-            np.take(self.X, perm, axis=0, out=self.Xs, mode="clip")
+            np.take(self.X, perm, axis=0, out=self.Xs[:, :-1], mode="clip")
             np.take(self.Y, perm, axis=0, out=self.Ys, mode="clip")
             if self.labels_s is not None:
                 np.take(self.labels, perm, out=self.labels_s, mode="clip")

@@ -24,7 +24,7 @@ def lecture_network(seed=0):
 
 def grads_of(model, X, Y, scale=None, weight_decay=0.0):
     ws = Workspace(model.sizes, len(X), model.dtype, model.activation)
-    loss = model.loss_grad(X, Y, ws, mse_grad, scale, weight_decay)
+    loss = model.loss_grad(model.with_ones(X), Y, ws, mse_grad, scale, weight_decay)
     return loss, model.tensors(model.grad)
 
 
@@ -122,8 +122,13 @@ def test_parameter_layout_and_shapes():
     assert shapes == {"W1": (5, 3), "W2": (4, 5), "W3": (2, 4), "b1": (5,), "b2": (4,),
                       "b3": (2,)}
     assert model.theta.size == 15 + 20 + 8 + 5 + 4 + 2
-    model.W[1][2, 3] = 7.0  # views write through to theta
-    assert model.theta[15 + 2 * 5 + 3] == 7.0
+    # layer blocks [Wᵀ; b]: layer 1 is (3+1)×5 = 20 entries, then layer 2's (5+1)×4 …
+    model.W[1][2, 3] = 7.0  # views write through to theta: W2[2,3] is W2ᵀ[3,2]
+    assert model.theta[20 + 3 * 4 + 2] == 7.0
+    model.b[0][4] = 5.0  # b1 is the last row of block 1
+    assert model.theta[3 * 5 + 4] == 5.0
+    position = model.tensors(np.arange(model.theta.size))
+    assert sorted(np.concatenate([v.ravel() for v in position.values()])) == list(range(54))
 
 
 def test_load_params_checks_keys_and_shapes():
