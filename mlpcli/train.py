@@ -20,6 +20,7 @@ from mlpcli.model import MLP, Workspace
 from mlpcli.optim import SGD, learning_rate
 
 EVAL_ROWS = 4096  # rows per forward pass when evaluating (bounds the evaluation buffers)
+GATHER_BYTES = 1 << 20  # shuffling gathers rows through a buffer of this size (stays in cache)
 
 
 @dataclass
@@ -83,6 +84,8 @@ class Trainer:
         self.shuffle = cfg.shuffle and n > B
         self.Xs = model.with_ones(X_train)
         if self.shuffle:
+            rows = max(1, GATHER_BYTES // max(1, X_train.shape[1] * X_train.itemsize))
+            self._gather = np.empty((min(rows, n), X_train.shape[1]), X_train.dtype)
             self.Ys = np.empty_like(Y_train)
             self.labels_s = np.empty_like(self.labels) if classification else None
         else:
@@ -202,9 +205,16 @@ class Trainer:
         self._save_epoch_start()
 
         # shuffle: gather the epoch's rows once into the buffers the minibatches are views of
-        if self.shuffle:  # (mode="clip": no bounds-check copy of the whole output; perm is valid)
+        # (mode="clip": no bounds-checked copy of the whole output; perm is valid anyway)
+        if self.shuffle:
             perm = self.rng.permutation(len(self.X))
-            np.take(self.X, perm, axis=0, out=self.Xs[:, :-1], mode="clip")
+            # into [X 1] through a small contiguous buffer: a gather straight into the strided
+            # columns would allocate a temporary the size of the data, every epoch
+            buf, step = self._gather, len(self._gather)
+            for s in range(0, len(perm), step):
+                rows = perm[s : s + step]
+                np.take(self.X, rows, axis=0, out=buf[: len(rows)], mode="clip")
+                self.Xs[s : s + len(rows), :-1] = buf[: len(rows)]
             np.take(self.Y, perm, axis=0, out=self.Ys, mode="clip")
             if self.labels_s is not None:
                 np.take(self.labels, perm, out=self.labels_s, mode="clip")
