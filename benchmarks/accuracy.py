@@ -19,22 +19,16 @@ import warnings
 import numpy as np
 
 from mlpcli.config import Config
-from mlpcli.experiment import build_model, load_data, regression_scores
+from mlpcli.experiment import prepare, regression_scores
 from mlpcli.losses import predicted_class
-from mlpcli.train import Trainer
 
 DATASETS = ["iris", "wine", "breast_cancer", "digits", "moons", "circles", "spirals", "sine"]
 
 
 def mlpcli_score(cfg: Config) -> tuple[float, float, dict]:
     """Train as `mlpcli train` does (same data pipeline and defaults); score on validation."""
-    rng = np.random.default_rng(cfg.seed)
-    data = load_data(cfg, rng)
-    model = build_model(cfg, data.preprocessor, rng)
-    pre = data.preprocessor
-    trainer = Trainer(model, data.X_train, data.Y_train, data.X_val, data.Y_val, cfg=cfg,
-                      rng=rng, loss_weights=pre.output_weights,
-                      classification=pre.task == "classification")
+    trainer, data = prepare(cfg)
+    model, pre = trainer.model, data.preprocessor
     t0 = time.perf_counter()
     result = trainer.run()
     seconds = time.perf_counter() - t0

@@ -472,17 +472,9 @@ def e2e_cli(data: str, opts: list[str], runs_dir: Path, quiet: bool) -> float:
 
 def e2e_bare(cfg) -> float:
     """Per-epoch seconds of the bare Trainer on the arrays `mlpcli train` would build."""
-    from mlpcli.experiment import build_model, load_data
-    from mlpcli.train import Trainer
+    from mlpcli.experiment import prepare
 
-    rng = np.random.default_rng(cfg.seed)
-    data = load_data(cfg, rng)
-    cfg = cfg.replace(val_frac=data.val_frac)
-    model = build_model(cfg, data.preprocessor, rng)
-    pre = data.preprocessor
-    trainer = Trainer(model, data.X_train, data.Y_train, data.X_val, data.Y_val, cfg=cfg,
-                      rng=rng, loss_weights=pre.output_weights,
-                      classification=pre.task == "classification")
+    trainer, _ = prepare(cfg)
     result = trainer.run()
     if result.status != "finished":
         raise BenchError(f"bare Trainer on {cfg.data}: {result.status} {result.message}")

@@ -51,6 +51,24 @@ def build_model(cfg: Config, pre: Preprocessor, rng: np.random.Generator) -> MLP
     return model
 
 
+def make_trainer(cfg: Config, data: Dataset, model: MLP, rng, callbacks=()) -> Trainer:
+    """The Trainer for this data and network, as `mlpcli train` sets it up."""
+    pre = data.preprocessor
+    return Trainer(
+        model, data.X_train, data.Y_train, data.X_val, data.Y_val, cfg=cfg, rng=rng,
+        loss_weights=pre.output_weights, classification=pre.task == "classification",
+        callbacks=callbacks,
+    )
+
+
+def prepare(cfg: Config) -> tuple[Trainer, Dataset]:
+    """Data, network and trainer for `cfg`, without a run directory (notebooks, benchmarks)."""
+    rng = np.random.default_rng(cfg.seed)
+    data = load_data(cfg, rng)
+    cfg = cfg.replace(val_frac=data.val_frac, init_scheme=cfg.resolved_init_scheme)
+    return make_trainer(cfg, data, build_model(cfg, data.preprocessor, rng), rng), data
+
+
 def model_info(cfg: Config, model: MLP, pre: Preprocessor) -> dict:
     """model.json: everything `predict` needs besides the weights."""
     return {
@@ -163,11 +181,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         checkpoint_every=cfg.checkpoint_every, append_metrics=resume is not None,
         predictions=lambda m: predictions_frame(m, pre, rows_X, rows_Y, rows),
     )
-    trainer = Trainer(
-        model, data.X_train, data.Y_train, data.X_val, data.Y_val, cfg=cfg, rng=rng,
-        loss_weights=pre.output_weights, classification=pre.task == "classification",
-        callbacks=[writer, *callbacks],
-    )
+    trainer = make_trainer(cfg, data, model, rng, callbacks=[writer, *callbacks])
     if resume is not None:
         _restore(trainer, path, cfg)
         summary["resumed"][-1]["epoch"] = trainer.epoch
