@@ -86,7 +86,7 @@ class GradcheckReport:
 
 def backprop_gradient(model: MLP, X, Y, loss="mse", reduction="sum", weight_decay=0.0):
     """∂f/∂θ by the training code path (model.loss_grad), as a flat float64 copy."""
-    ws = Workspace(model.sizes, len(X), model.dtype, model.activation)
+    ws = Workspace(model.sizes, len(X), model.dtype)
     scale = None if reduction == "sum" else 1.0 / len(X)
     model.loss_grad(model.with_ones(X), Y, ws, LOSSES[loss][0], scale, weight_decay)
     return model.grad.astype(np.float64, copy=True)
@@ -117,9 +117,8 @@ def check_gradients(model: MLP, X, Y, *, loss="mse", reduction="sum", weight_dec
             idx = np.sort(rng.choice(size, max_coords, replace=False))
         abs_err, rel_err, kink = np.empty(len(idx)), np.empty(len(idx)), np.empty(len(idx), bool)
         for i, k in enumerate(idx):
-            p = int(position[name].flat[k])
-            n, on_kink = reference.central_difference(p, eps)
-            a = analytic[p]
+            n, on_kink = reference.central_difference(name, np.unravel_index(k, view.shape), eps)
+            a = analytic[position[name].flat[k]]
             abs_err[i] = abs(a - n)
             rel_err[i] = abs_err[i] / max(abs(a) + abs(n), 1e-12)
             kink[i] = on_kink
@@ -156,14 +155,6 @@ class _Objective:
         self.X, self.Y = X.astype(ld), Y.astype(ld)
         self.sigma, _ = _scalar_activation(model.activation)
         self.relu = model.activation == "relu"
-        # coordinate of theta -> (layer, row i, column j or None for a bias)
-        position = model.tensors(np.arange(model.theta.size))
-        self.where = {}
-        for l in range(model.n_layers):
-            for (i, j), p in np.ndenumerate(position[f"W{l + 1}"]):
-                self.where[int(p)] = (l, i, j)
-            for i, p in enumerate(position[f"b{l + 1}"]):
-                self.where[int(p)] = (l, i, None)
         # forward once at θ: every layer's input A_{l-1} and pre-activation Z_l
         self.A, self.Z = [], []
         A = self.X
@@ -189,9 +180,11 @@ class _Objective:
             f = f / len(self.X)
         return f, signs
 
-    def central_difference(self, p: int, eps: float) -> tuple[float, bool]:
-        """((f(θ+ε e_p) − f(θ−ε e_p)) / 2ε, whether a ReLU pre-activation changes sign)."""
-        l, i, j = self.where[p]
+    def central_difference(self, name: str, index: tuple, eps: float) -> tuple[float, bool]:
+        """((f(θ+ε e_p) − f(θ−ε e_p)) / 2ε, whether a ReLU pre-activation changes sign), for
+        the coordinate `index` of tensor `name` (W_l[i, j] or b_l[i])."""
+        l = int(name[1:]) - 1
+        i, j = (index[0], None) if name[0] == "b" else index
         column = np.ones(len(self.X), np.longdouble) if j is None else self.A[l][:, j]
         values, signs = [], []
         for delta in (eps, -eps):

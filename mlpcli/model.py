@@ -105,8 +105,7 @@ class Workspace:
     (the last one of an epoch) uses views [:n] of them, made once per size by `views(n)`.
     """
 
-    def __init__(self, sizes: list[int], rows: int, dtype, activation: str = "relu"):
-        self.rows = rows
+    def __init__(self, sizes: list[int], rows: int, dtype):
         # per layer, the product function: np.dot has less call overhead for small products,
         # np.matmul is faster for large ones with a transposed operand (measured; see README)
         self.mm = [np.dot if rows * n_in * n_out < SMALL_PRODUCT else np.matmul
@@ -232,21 +231,13 @@ class MLP:
 
     # --- forward ----------------------------------------------------------------------------
 
-    def forward(self, X: np.ndarray, pre_activations: list | None = None) -> np.ndarray:
-        """Ŷ for the rows of X, allocating (inference, evaluation, gradcheck).
-
-        If `pre_activations` is a list, the hidden layers' Z are appended to it.
-        """
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Ŷ for the rows of X, allocating (inference and evaluation)."""
         A = np.asarray(X, dtype=self.dtype)
-        for l, (W, b) in enumerate(zip(self.W, self.b)):
-            Z = A @ W.T + b  # Z = A Wᵀ + b
-            if l == self.n_layers - 1:
-                return Z  # linear output
-            if pre_activations is not None:
-                pre_activations.append(Z.copy())
-            self._act(Z)  # A = σ(Z)
-            A = Z
-        raise AssertionError("unreachable")
+        for WT, b in zip(self.WT[:-1], self.b[:-1]):
+            A = A @ WT + b  # Z = A Wᵀ + b
+            self._act(A)  # A = σ(Z), in place
+        return A @ self.WT[-1] + self.b[-1]  # linear output
 
     # --- one training step's gradient ------------------------------------------------------
 
@@ -291,12 +282,3 @@ class MLP:
             for l in range(L):
                 dWT[l] += weight_decay * WT[l]  # + λW
         return loss_sum
-
-    def objective(self, X, Y, loss_value_fn, reduction="sum", weight_decay=0.0) -> float:
-        """The training objective at the current theta (float), allocating (gradcheck)."""
-        f = loss_value_fn(self.forward(X), Y)
-        if reduction == "mean":
-            f /= X.shape[0]
-        if weight_decay:
-            f += 0.5 * weight_decay * sum(float(np.vdot(WT, WT)) for WT in self.WT)
-        return f

@@ -75,8 +75,8 @@ class Trainer:
         self.optimizer = SGD(model.theta, model.grad, cfg.momentum, cfg.nesterov)
 
         n = len(X_train)
-        B = self.batch = min(cfg.batch_size, n)
-        self.ws = Workspace(model.sizes, B, model.dtype, model.activation)
+        B = min(cfg.batch_size, n)
+        self.ws = Workspace(model.sizes, B, model.dtype)
         self.labels = predicted_class(Y_train) if classification else None
         # The rows the minibatches are cut from: one copy [X 1] of the training inputs with a
         # column of ones (see MLP.loss_grad), refilled in shuffled order every epoch. Shuffling

@@ -23,7 +23,7 @@ def lecture_network(seed=0):
 
 
 def grads_of(model, X, Y, scale=None, weight_decay=0.0):
-    ws = Workspace(model.sizes, len(X), model.dtype, model.activation)
+    ws = Workspace(model.sizes, len(X), model.dtype)
     loss = model.loss_grad(model.with_ones(X), Y, ws, mse_grad, scale, weight_decay)
     return loss, model.tensors(model.grad)
 
