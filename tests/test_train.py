@@ -59,10 +59,10 @@ def test_no_shuffle_minibatch_steps_equal_steps_by_hand(reduction):
     assert result.epochs_run == 3
 
 
-@pytest.mark.parametrize("nesterov", [False, True])
-def test_momentum_and_weight_decay_follow_pytorch_conventions(nesterov):
+@pytest.mark.parametrize("mu,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_momentum_and_weight_decay_follow_pytorch_conventions(mu, nesterov):
     X, Y = make_problem(8)
-    mu, lr, lam = 0.9, 0.01, 0.05
+    lr, lam = 0.01, 0.05
     start, model, _, _ = trained(X, Y, epochs=2, batch_size=4, lr=lr, momentum=mu,
                                  nesterov=nesterov, weight_decay=lam)
     p = {k: v.copy() for k, v in start.items()}
@@ -73,6 +73,27 @@ def test_momentum_and_weight_decay_follow_pytorch_conventions(nesterov):
             v = {k: mu * v[k] + g[k] for k in p}  # v ← μv + g
             step = {k: g[k] + mu * v[k] for k in p} if nesterov else v
             p = {k: p[k] - lr * step[k] for k in p}
+    for k, value in model.params().items():
+        np.testing.assert_allclose(value, p[k], rtol=1e-12, atol=1e-14)
+
+
+def test_shuffled_epochs_train_on_the_permuted_rows(monkeypatch):
+    """Each epoch's minibatches are the rows of rng.permutation(n), gathered in small chunks."""
+    import mlpcli.train
+
+    monkeypatch.setattr(mlpcli.train, "GATHER_BYTES", 3 * 3 * 8)  # 3 rows a chunk: 4 chunks
+    X, Y = make_problem(10)
+    cfg = Config(hidden=(4,), epochs=2, batch_size=4, patience=0, lr=0.01).validated()
+    model = MLP.initialized([3, 4, 2], rng=np.random.default_rng(1))
+    p = model.params()
+    Trainer(model, X, Y, cfg=cfg, rng=np.random.default_rng(7)).run()
+    order = np.random.default_rng(7)
+    for _epoch in range(2):
+        perm = order.permutation(10)
+        for s in range(0, 10, 4):
+            rows = perm[s : s + 4]
+            g = relu_net_grads(p, X[rows], Y[rows])
+            p = {k: p[k] - 0.01 * g[k] for k in p}
     for k, value in model.params().items():
         np.testing.assert_allclose(value, p[k], rtol=1e-12, atol=1e-14)
 
