@@ -116,17 +116,17 @@ Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing v
 RunsDir = Annotated[Path, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.")]
 
 
-def _explicit(ctx: typer.Context, **values) -> dict:
-    """The options the user actually gave (so a --config file supplies the rest)."""
-    given = {}
-    for key, value in values.items():
+def _explicit(ctx: typer.Context) -> dict:
+    """The Config options the user actually gave (so a --config file supplies the rest)."""
+    fields, given = set(Config.fields()), {}
+    for key, value in ctx.params.items():
         source = ctx.get_parameter_source(key)
-        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            given[key] = value.value if isinstance(value, Enum) else value
-            if isinstance(given[key], Path):
-                given[key] = str(given[key])
-            if isinstance(given[key], list):
-                given[key] = tuple(given[key])
+        if key not in fields or source is None or source.name not in ("COMMANDLINE",
+                                                                        "ENVIRONMENT"):
+            continue
+        value = value.value if isinstance(value, Enum) else value
+        given[key] = str(value) if isinstance(value, Path) else (
+            tuple(value) if isinstance(value, list) else value)
     return given
 
 
@@ -189,16 +189,7 @@ def train(
     """
     from mlpcli import console, experiment, runs
 
-    given = _explicit(
-        ctx, data=data, hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-        reduction=reduction, val_frac=val_frac, standardize=standardize, shuffle=shuffle,
-        init=init, target=target, features=features, drop_columns=drop_columns, task=task,
-        loss=loss, activation=activation, init_scheme=init_scheme, momentum=momentum,
-        nesterov=nesterov, weight_decay=weight_decay, schedule=schedule, lr_min=lr_min,
-        step_size=step_size, gamma=gamma, patience=patience, min_delta=min_delta, dtype=dtype,
-        dropna=dropna, sep=sep, encoding=encoding, runs_dir=runs_dir, name=name,
-        checkpoint_every=checkpoint_every,
-    )
+    given = _explicit(ctx)
     resume_path = None
     if resume is not None:
         resume_path = runs.resolve_run(resume, runs_dir)
@@ -297,12 +288,7 @@ def gradcheck(
     from mlpcli import console, experiment
     from mlpcli import gradcheck as gc
 
-    given = _explicit(
-        ctx, data=data, hidden=hidden, reduction=reduction, loss=loss, activation=activation,
-        init_scheme=init_scheme, init=init, weight_decay=weight_decay, seed=seed, target=target,
-        features=features, drop_columns=drop_columns, task=task, standardize=standardize,
-        dropna=dropna, sep=sep, encoding=encoding,
-    )
+    given = _explicit(ctx)
     cfg = Config.from_dict(given, source="options")
     model, X, Y, _ = experiment.gradcheck_problem(cfg, samples, inputs, outputs)
     report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
