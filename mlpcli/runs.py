@@ -380,8 +380,6 @@ class Run:
             if weights_required:
                 raise RunError(f"{path}: missing")
             return
-        import zipfile
-
         try:  # a truncated file has lost the zip directory at its end
             with zipfile.ZipFile(path) as z:
                 names = set(z.namelist())
