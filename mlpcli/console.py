@@ -7,6 +7,7 @@ redraws on its own thread, a few times a second.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -109,7 +110,6 @@ class TrainingDisplay:
     # callbacks ------------------------------------------------------------------------------
 
     def on_run_start(self, info) -> None:
-        self.info = info
         cfg = info["config"]
         self.total = cfg.epochs
         self.classification = info["task"] == "classification"
@@ -437,8 +437,7 @@ def compare_table(runs) -> Table:
 
 
 def json_key(value) -> str:
-    import json
-
+    """A comparable form of an option's value (lists and dicts included)."""
     return json.dumps(value, sort_keys=True)
 
 
