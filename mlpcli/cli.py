@@ -422,7 +422,7 @@ def runs_list(
     if frame.empty:
         out.print(f"no runs in {runs_dir}; train one with: mlpcli train xor")
         return
-    out.print(console.runs_table(frame))
+    out.print(console.runs_table(frame, width=out.width))
 
 
 @runs_app.command("show")

@@ -271,33 +271,55 @@ STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow",
                 "diverged": "red", "failed": "red", "crashed": "red", "damaged": "red"}
 
 
-def runs_table(frame) -> Table:
-    import pandas as pd
-
-    table = Table(header_style="bold")
-    columns = {"id": "int", "status": "text", "dataset": "text", "epochs": "int",
+RUN_COLUMNS = {"id": "text", "status": "text", "dataset": "text", "epochs": "int",
                "hidden": "text", "lr": "loss", "batch_size": "int", "seed": "int",
                "train_loss": "loss", "val_loss": "loss", "train_acc": "acc", "val_acc": "acc",
                "seconds": "seconds"}
-    for c, kind in columns.items():
-        table.add_column(c.replace("batch_size", "batch").replace("_", " "),
-                         justify="left" if kind == "text" or c == "id" else "right",
-                         no_wrap=c == "id")
+# left out, in this order, while the table is wider than the terminal (--csv has them all)
+RUN_COLUMNS_DROPPABLE = ["seed", "batch_size", "lr", "seconds", "train_acc", "dataset",
+                         "hidden", "epochs"]
+
+
+def runs_table(frame, width: int | None = None) -> Table:
+    """`runs list` as a table, without squeezing: columns that don't fit `width` are left out."""
+    import pandas as pd
+
+    rows = []
     for _, row in frame.iterrows():
-        cells = []
-        for c, kind in columns.items():
+        cells = {}
+        for c, kind in RUN_COLUMNS.items():
             value = row[c]
             if pd.isna(value):  # None, NaN or <NA>
-                cells.append("–")
+                cells[c] = "–"
             elif c == "status":
-                cells.append(f"[{STATUS_STYLE.get(value, 'white')}]{value}[/]")
+                cells[c] = f"[{STATUS_STYLE.get(value, 'white')}]{value}[/]"
             elif c == "dataset":
-                cells.append(_short(value))
-            elif kind == "text" or c == "id":
-                cells.append(str(value))
+                cells[c] = _short(value)
+            elif kind == "text":
+                cells[c] = str(value)
             else:
-                cells.append(fmt(value, kind))
-        table.add_row(*cells)
+                cells[c] = fmt(value, kind)
+        rows.append(cells)
+
+    def build(columns) -> Table:
+        table = Table(header_style="bold")
+        for c in columns:
+            table.add_column(c.replace("batch_size", "batch").replace("_", " "), no_wrap=True,
+                             justify="left" if RUN_COLUMNS[c] == "text" else "right")
+        for cells in rows:
+            table.add_row(*(cells[c] for c in columns))
+        return table
+
+    columns = [c for c in RUN_COLUMNS if c in ("id", "status") or
+               any(cells[c] != "–" for cells in rows)]  # no all-empty columns
+    table = build(columns)
+    measure = Console(width=10_000).measure  # the table's natural width
+    for c in RUN_COLUMNS_DROPPABLE:
+        if width is None or measure(table).maximum <= width:
+            break
+        if c in columns:
+            columns.remove(c)
+            table = build(columns)
     return table
 
 

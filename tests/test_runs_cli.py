@@ -199,3 +199,16 @@ def test_damaged_runs_are_listed_not_raised(cli, runs_dir):
     assert "summary.json" in table.loc["garbage", "error"]
     r = cli("predict", noweights.name, "xor")
     assert r.code == 2 and "weights.npz" in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("columns", [80, 110, 200])
+def test_runs_list_fits_the_terminal_without_cutting_cells(cli, runs_dir, monkeypatch, columns):
+    train(cli, "iris", "--epochs", "5")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    r = cli("runs", "list")
+    lines = r.out.splitlines()
+    assert r.code == 0 and max(len(line) for line in lines) <= columns
+    assert "…" not in r.out  # no squeezed cells
+    row = next(line for line in lines if "iris" in line)
+    assert "finished" in row and "%" in row  # id, status and accuracy always stay
+    assert ("seed" in r.out) == (columns >= 200)  # the least useful column goes first
