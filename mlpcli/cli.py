@@ -340,7 +340,7 @@ def _explain_rows(report, model, X, Y, cfg) -> list[dict]:
 
 # --- predict / evaluate -------------------------------------------------------------------------
 
-RunArg = Annotated[str, typer.Argument(help="Run id, unique prefix, path, or 'latest'.", show_default=False, metavar="RUN")]
+RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, run name (its newest run), path, or 'latest'.", show_default=False, metavar="RUN")]
 LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA")]
 
 

@@ -275,8 +275,14 @@ def run_dirs(runs_dir) -> list[Path]:
     return sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def run_name(path: Path) -> str:
+    """The name part of a run id, '<YYYYMMDD>-<HHMMSS>-<microseconds>-<name>'."""
+    parts = path.name.split("-", 3)
+    return parts[3] if len(parts) == 4 else ""
+
+
 def resolve_run(spec: str, runs_dir="runs") -> Path:
-    """A run by path, id, unique id prefix, or 'latest'."""
+    """A run by path, id, unique id prefix, 'latest', or name (the newest run with it)."""
     as_path = Path(spec)
     if as_path.is_dir() and ((as_path / "config.json").exists()
                              or (as_path / "summary.json").exists()):
@@ -292,10 +298,13 @@ def resolve_run(spec: str, runs_dir="runs") -> Path:
     matches = [p for p in candidates if p.name.startswith(spec)]
     if len(matches) == 1:
         return matches[0]
+    named = [p for p in candidates if run_name(p) == spec]
+    if not matches and named:
+        return named[-1]
     if not matches:
         recent = ", ".join(p.name for p in candidates[-5:][::-1]) or "none"
         raise RunError(f"no run {spec!r} in {runs_dir} (recent: {recent}); "
-                       f"give an id, a unique prefix, a path or 'latest'")
+                       f"give an id, a unique prefix, a name, a path or 'latest'")
     names = ", ".join(p.name for p in matches[:8]) + (", …" if len(matches) > 8 else "")
     raise RunError(f"{spec!r} matches {len(matches)} runs ({names}); give more of the id")
 

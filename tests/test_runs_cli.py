@@ -93,10 +93,13 @@ def test_run_resolution_by_prefix_latest_path_and_errors(cli, runs_dir, tmp_path
     assert runs.resolve_run("latest", runs_dir) == second
     assert runs.resolve_run(first.name[:-2], runs_dir) == first
     assert runs.resolve_run(str(first), runs_dir) == first
+    assert runs.resolve_run("first", runs_dir) == first  # by --name
+    train(cli, "xor", "--epochs", "5", "--name", "first")
+    assert runs.resolve_run("first", runs_dir) == run_dirs(runs_dir)[-1]  # the newest of the name
     r = cli("runs", "show", "2026-no-such")
     assert r.code == 2 and "no run" in r.err and second.name in r.err
     r = cli("runs", "show", first.name[:4])
-    assert r.code == 2 and "matches 2 runs" in r.err
+    assert r.code == 2 and "matches 3 runs" in r.err
 
 
 def test_predict_reproduces_the_recorded_predictions(cli, runs_dir, tmp_path):
