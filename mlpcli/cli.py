@@ -130,9 +130,15 @@ def _explicit(ctx: typer.Context) -> dict:
     return given
 
 
-def _read_config_file(path: Path) -> dict:
-    from mlpcli.runs import read_json
+def _read_config_file(path: Path, runs_dir: Path) -> dict:
+    """Options from a JSON file, or from a run's config.json when `path` names a run."""
+    from mlpcli.runs import read_json, resolve_run
 
+    if not path.exists():
+        try:
+            path = resolve_run(str(path), runs_dir) / "config.json"
+        except MlpcliError:
+            raise ConfigError(f"--config {path}: no such file or run") from None
     try:
         raw = read_json(path)
     except MlpcliError as e:
@@ -179,7 +185,7 @@ def train(
     runs_dir: RunsDir = Path(D.runs_dir),
     name: Annotated[Optional[str], typer.Option("--name", "-n", metavar="NAME", help="Name for the run (part of its id).", show_default=False)] = None,
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
-    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", help="Take options from a JSON file, e.g. a run's config.json; options given here override it.", show_default=False)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ):
@@ -201,7 +207,7 @@ def train(
         options = runs.Run(resume_path).config().get("options", {})
         options.update(runs_dir=str(resume_path.parent))
     elif config is not None:
-        options = _read_config_file(config)
+        options = _read_config_file(config, runs_dir)
     else:
         options = {}
     options = {**options, **given}

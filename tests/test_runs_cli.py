@@ -163,8 +163,9 @@ def test_train_config_reproduces_a_run_bit_for_bit(cli, runs_dir):
     with np.load(first / "weights.npz") as a, np.load(second / "weights.npz") as b:
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key])
-    train(cli, "--config", first / "config.json", "--seed", "6")  # later options override
+    train(cli, "--config", "latest", "--seed", "6")  # a run works too; options override
     third = run_dirs(runs_dir)[-1]
+    assert cli("train", "--config", "no-such-run").code == 2
     assert json.loads((third / "config.json").read_text())["options"]["seed"] == 6
     with np.load(first / "weights.npz") as a, np.load(third / "weights.npz") as c:
         assert not np.array_equal(a["W1"], c["W1"])
