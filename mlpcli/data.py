@@ -714,16 +714,13 @@ def load_dataset(
     encoding: str | None = None,
     rng: np.random.Generator,
     dtype=np.float64,
-    max_rows: int | None = None,
 ) -> Dataset:
     """Read, check, encode, split and standardize a CSV (see the module docstring)."""
-    _check_options(task, loss, val_frac, max_rows, dtype)
+    _check_options(task, loss, val_frac, dtype)
     path = resolve_data(data)
     df = read_csv(path, sep=sep, encoding=encoding)
     source = df.attrs["source"]
     n_rows, n_columns = df.shape
-    if max_rows is not None:
-        df = df.iloc[:max_rows]
     targets, feats = select_columns(df, target, features, drop_columns, source)
     columns = {name: _parse_column(df[name], name, source) for name in [*feats, *targets]}
     del df  # only the parsed columns are needed from here on
@@ -759,8 +756,7 @@ def load_dataset(
         n_columns=n_columns,
         val_frac=vf,
         n_dropped=n_dropped,
-        warnings=_dropna_note(n_dropped, n_rows if max_rows is None else min(n_rows, max_rows),
-                              first_bad) + _load_warnings(pre, Y_train),
+        warnings=_dropna_note(n_dropped, n_rows, first_bad) + _load_warnings(pre, Y_train),
     )
 
 
@@ -776,7 +772,7 @@ def _dropna_note(n_dropped: int, n_rows: int, first_bad) -> list[str]:
     ]
 
 
-def _check_options(task: str, loss: str, val_frac, max_rows, dtype) -> None:
+def _check_options(task: str, loss: str, val_frac, dtype) -> None:
     """ConfigError for option values that are wrong whatever the data."""
     if task not in TASKS:
         raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -784,8 +780,6 @@ def _check_options(task: str, loss: str, val_frac, max_rows, dtype) -> None:
         raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     if val_frac is not None:
         _check_val_frac(val_frac)
-    if max_rows is not None and (isinstance(max_rows, bool) or max_rows < 1):
-        raise ConfigError(f"the number of rows to use (--samples) must be >= 1, got {max_rows}")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ConfigError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
 

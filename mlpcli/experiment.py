@@ -33,12 +33,12 @@ class Outcome:
     summary: dict
 
 
-def load_data(cfg: Config, rng: np.random.Generator, max_rows: int | None = None) -> Dataset:
+def load_data(cfg: Config, rng: np.random.Generator) -> Dataset:
     return load_dataset(
         cfg.data, target=cfg.target or None, features=cfg.features or None,
         drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
         val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
-        dtype=np.dtype(cfg.dtype), max_rows=max_rows,
+        dtype=np.dtype(cfg.dtype),
     )
 
 
@@ -289,10 +289,10 @@ def gradcheck_problem(cfg: Config, samples: int = 16, inputs: int = 3, outputs: 
     """(model, X, Y) in float64 for gradcheck: the data's first `samples` rows, or random data."""
     rng = np.random.default_rng(cfg.seed)
     cfg = cfg.replace(dtype="float64")
-    if cfg.data:
-        data = load_data(cfg.replace(val_frac=0.0), rng, max_rows=samples)
+    if cfg.data:  # classes and standardization from the whole file, as training sees them
+        data = load_data(cfg.replace(val_frac=0.0), rng)
         model = build_model(cfg, data.preprocessor, rng)
-        return model, data.X_train, data.Y_train, data.preprocessor
+        return model, data.X_train[:samples], data.Y_train[:samples], data.preprocessor
     X = rng.standard_normal((samples, inputs))
     if cfg.loss == "ce":
         Y = np.eye(outputs)[rng.integers(0, outputs, samples)]

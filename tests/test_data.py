@@ -319,13 +319,6 @@ def test_interior_blank_line_is_a_missing_row(tmp_path):
         load(write(tmp_path, "a,b,y\n1,2,0\n\n3,4,1\n"))
 
 
-def test_max_rows_keeps_the_first_rows(tmp_path):
-    ds = load(write(tmp_path, MISSING), max_rows=2, standardize=False)
-    np.testing.assert_array_equal(ds.X_train, [[1, 2], [2, 3]])
-    np.testing.assert_array_equal(ds.train_rows, [0, 1])
-    assert ds.n_rows == 5  # the file's rows, not the rows used
-
-
 # --- task, classes, encoding ---------------------------------------------------------------------
 
 
@@ -371,7 +364,6 @@ def test_explicit_task(tmp_path):
         ([1, 2], {"val_frac": 1.5}, ConfigError, r"--val-frac must be in \[0, 1\), got 1\.5"),
         ([1, 2], {"val_frac": -0.1}, ConfigError, r"--val-frac must be in \[0, 1\)"),
         ([1, 2, 1, 2], {"val_frac": 0.9}, ConfigError, r"--val-frac 0\.9 leaves no training rows"),
-        ([1, 2], {"max_rows": 0}, ConfigError, r"must be >= 1"),
     ],
 )
 def test_task_and_option_errors(tmp_path, values, kw, error, pattern):

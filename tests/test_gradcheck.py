@@ -151,3 +151,11 @@ def test_cli_checks_a_trained_run_via_init(cli, runs_dir):
     assert r.code == 0 and json.loads(r.out)["passed"]
     r = cli("gradcheck", "xor", "--hidden", "5", "--init", weights)
     assert r.code == 2 and "shape" in r.err and "W1" in r.err
+
+
+def test_cli_checks_a_sorted_classification_file(cli):
+    """iris's first 16 rows are all one class: classes come from the whole file."""
+    r = cli("gradcheck", "iris", "--loss", "ce", "--hidden", "5", "--json")
+    assert r.code == 0, r.err
+    report = json.loads(r.out)
+    assert report["passed"] and report["parameters"][1]["shape"] == [3, 5]  # W2: 3 classes
