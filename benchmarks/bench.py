@@ -250,13 +250,18 @@ def setup_matmuls(case: Case, X, Y):
     """Not a trainer: only the five matrix products of each training step (forward ×2, ∇W ×2,
     the hidden delta), into preallocated buffers, over contiguous minibatches. What the
     BLAS does with these shapes at this batch size: a ceiling no implementation can pass."""
+    from mlpcli.model import aligned_empty  # cache-line aligned, as mlpcli's own buffers
+
     rng = np.random.default_rng(0)
-    B, h, n_out = case.batch, case.hidden, case.n_out
-    W1 = rng.standard_normal((h, case.n_in), dtype=case.dtype)
-    W2 = rng.standard_normal((n_out, h), dtype=case.dtype)
-    A1, A2 = np.empty((B, h), case.dtype), np.empty((B, n_out), case.dtype)
-    D, dW1, dW2 = np.empty((B, h), case.dtype), np.empty_like(W1), np.empty_like(W2)
-    batches = [X[s : s + B] for s in range(0, len(X) - B + 1, B)]  # full batches only
+    B, h, n_in, n_out, dt = case.batch, case.hidden, case.n_in, case.n_out, case.dtype
+    W1, W2 = aligned_empty((h, n_in), dt), aligned_empty((n_out, h), dt)
+    W1[...] = rng.standard_normal((h, n_in), dtype=dt)
+    W2[...] = rng.standard_normal((n_out, h), dtype=dt)
+    A1, A2, D = aligned_empty((B, h), dt), aligned_empty((B, n_out), dt), aligned_empty((B, h), dt)
+    dW1, dW2 = aligned_empty(W1.shape, dt), aligned_empty(W2.shape, dt)
+    Xa = aligned_empty(X.shape, dt)
+    Xa[...] = X
+    batches = [Xa[s : s + B] for s in range(0, len(X) - B + 1, B)]  # full batches only
 
     def run(epochs: int) -> None:
         for _ in range(epochs):
@@ -648,7 +653,8 @@ def print_report(report: dict) -> None:
                   "scikit-learn; large cases ≥ 1.3× PyTorch and ≥ 65% of the GEMM limit")
     table.add_column("case")
     table.add_column("shape", no_wrap=True)
-    for impl in impls:
+    shown = [impl for impl in impls if impl != "matmuls"]  # (matmuls has its own column)
+    for impl in shown:
         table.add_column(IMPL_LABELS[impl], justify="right")
     table.add_column("matmuls only", justify="right")
     table.add_column("GEMM limit", justify="right")
@@ -659,7 +665,7 @@ def print_report(report: dict) -> None:
     for name, r in report["cases"].items():
         shape = r["shape"] + (f" ({r['rows']} rows)" if r["rows"] != CASES[name].rows else "")
         row = [name, shape]
-        for impl in impls:
+        for impl in shown:
             cell = fmt_rate(r["samples_per_s"].get(impl))
             if impl == "torch" and r.get("torch_threads"):
                 cell += f" ({r['torch_threads']}t)"

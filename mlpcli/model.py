@@ -9,9 +9,9 @@ X, Z, A are examples, which is why the code multiplies by Wᵀ. Backward, with G
 
     ∇W_l = G_lᵀ A_{l-1}      ∇b_l = Σ_rows G_l      G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
 
-Every W_l and b_l is a view into one flat vector `theta` (all weights first, then all biases);
-every gradient is a view into `grad` laid out the same way. An optimizer step is then a few
-whole-vector operations, whatever the depth, and gradcheck can perturb one coordinate at a time.
+Every W_l and b_l is a view into one flat vector `theta` (one block per layer, see MLP); every
+gradient is a view into `grad` laid out the same way. An optimizer step is then a few whole-vector
+operations, whatever the depth, and gradcheck can perturb one coordinate at a time.
 """
 
 from __future__ import annotations
@@ -96,6 +96,27 @@ def init_layer(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator)
 
 SMALL_PRODUCT = 65536  # multiply-adds below which np.dot beats np.matmul
 
+# The BLAS runs small products up to 1.5× faster when an operand starts on a cache line (measured
+# on digits' 32×65 · 65×128: 7.4 µs aligned, 10.9 µs at numpy's usual 16-byte alignment), so the
+# parameters, the workspace and the training rows start on ALIGN-byte boundaries.
+ALIGN = 64
+
+
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on an ALIGN-byte boundary."""
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + ALIGN, np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_zeros(shape, dtype) -> np.ndarray:
+    out = aligned_empty(shape, dtype)
+    out.fill(0)
+    return out
+
 
 class Workspace:
     """Buffers for one minibatch size, allocated once and reused by every step.
@@ -110,10 +131,10 @@ class Workspace:
         # np.matmul is faster for large ones with a transposed operand (measured; see README)
         self.mm = [np.dot if rows * n_in * n_out < SMALL_PRODUCT else np.matmul
                    for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self.A = [np.empty((rows, n), dtype) for n in sizes[1:]]
-        self.D = [np.empty((rows, n), dtype) for n in sizes[1:-1]]
-        self.T = [np.empty((rows, n), dtype) for n in sizes[1:-1]]
-        self.G = np.empty((rows, sizes[-1]), dtype)
+        self.A = [aligned_empty((rows, n), dtype) for n in sizes[1:]]
+        self.D = [aligned_empty((rows, n), dtype) for n in sizes[1:-1]]
+        self.T = [aligned_empty((rows, n), dtype) for n in sizes[1:-1]]
+        self.G = aligned_empty((rows, sizes[-1]), dtype)
         self.ones = np.ones(rows, dtype)
         self._views = {}
 
@@ -132,7 +153,9 @@ class MLP:
     W1, b1, …, WL, bL outside the code, are views into the flat vector `theta`; their gradients
     dW[l], db[l] views into `grad`. Layer l is stored as one contiguous block [W_lᵀ; b_l] of
     shape (n_in_l + 1, n_out_l): the input with a column of ones appended, [X 1], times the first
-    block is X W₁ᵀ + b₁ in one product, and every forward product reads a contiguous W_lᵀ.
+    block is X W₁ᵀ + b₁ in one product, and every forward product reads a contiguous W_lᵀ. Each
+    block starts on an ALIGN-byte boundary; the few coordinates of padding between blocks belong
+    to no parameter and stay zero.
     """
 
     def __init__(self, sizes, activation: str = "relu", dtype=np.float64):
@@ -147,27 +170,33 @@ class MLP:
         self.activation = activation
         self.dtype = np.dtype(dtype)
         self.shapes = [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self.theta = np.zeros(sum((i + 1) * o for o, i in self.shapes), self.dtype)
-        self.grad = np.zeros_like(self.theta)
+        # where each layer's block starts in theta: after the previous one, rounded up to ALIGN
+        per_line = max(1, ALIGN // self.dtype.itemsize)
+        self.offsets, end = [], 0
+        for o, i in self.shapes:
+            start = -(-end // per_line) * per_line
+            self.offsets.append(start)
+            end = start + (i + 1) * o
+        self.theta = aligned_zeros(end, self.dtype)
+        self.grad = aligned_zeros(end, self.dtype)
         self.blocks, self.WT, self.W, self.b = self._views(self.theta)
         self.dblocks, self.dWT, self.dW, self.db = self._views(self.grad)
         self._act, self._act_grad = ACTIVATIONS[activation]
 
     def _views(self, flat):
         """Per layer: the block [Wᵀ; b], Wᵀ (contiguous), W (its transpose) and b, into `flat`."""
-        blocks, WT, W, b, start = [], [], [], [], 0
-        for o, i in self.shapes:
+        blocks, WT, W, b = [], [], [], []
+        for (o, i), start in zip(self.shapes, self.offsets):
             block = flat[start : start + (i + 1) * o].reshape(i + 1, o)
             blocks.append(block)
             WT.append(block[:i])
             W.append(block[:i].T)
             b.append(block[i])
-            start += (i + 1) * o
         return blocks, WT, W, b
 
     def with_ones(self, X: np.ndarray) -> np.ndarray:
         """[X 1]: the input as `loss_grad` takes it, with a column of ones for the bias."""
-        out = np.empty((X.shape[0], X.shape[1] + 1), self.dtype)
+        out = aligned_empty((X.shape[0], X.shape[1] + 1), self.dtype)
         out[:, :-1] = X
         out[:, -1] = 1
         return out
@@ -187,7 +216,7 @@ class MLP:
         if np.dtype(dtype) == self.dtype:
             return self
         copy = MLP(self.sizes, self.activation, dtype)
-        copy.theta[...] = self.theta
+        copy.load_params(self.tensors())  # (the padding between blocks depends on the dtype)
         return copy
 
     @property

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mlpcli.losses import LOSSES, predicted_class
-from mlpcli.model import MLP, Workspace
+from mlpcli.model import MLP, Workspace, aligned_empty
 from mlpcli.optim import SGD, learning_rate
 
 EVAL_ROWS = 4096  # rows per forward pass when evaluating (bounds the evaluation buffers)
@@ -86,7 +86,7 @@ class Trainer:
         if self.shuffle:
             rows = max(1, GATHER_BYTES // max(1, X_train.shape[1] * X_train.itemsize))
             self._gather = np.empty((min(rows, n), X_train.shape[1]), X_train.dtype)
-            self.Ys = np.empty_like(Y_train)
+            self.Ys = aligned_empty(Y_train.shape, Y_train.dtype)
             self.labels_s = np.empty_like(self.labels) if classification else None
         else:
             self.Ys, self.labels_s = Y_train, self.labels

@@ -8,6 +8,7 @@ from conftest import XOR_X, XOR_Y
 from mlpcli.errors import ConfigError
 from mlpcli.losses import ce_grad, mse_grad, outputs_to_proba, softmax
 from mlpcli.model import MLP, Workspace
+from mlpcli.optim import SGD
 
 
 def lecture_network(seed=0):
@@ -104,8 +105,6 @@ def test_weight_decay_adds_lambda_w_to_weights_only():
 
 def test_one_full_batch_sgd_step_by_hand():
     """W ← W − ε ∇W with the summed gradient, for the lecture's network on XOR."""
-    from mlpcli.optim import SGD
-
     model, _ = lecture_network(5)
     before = model.params()
     _, g = grads_of(model, XOR_X, XOR_Y)
@@ -121,14 +120,38 @@ def test_parameter_layout_and_shapes():
     shapes = {k: v.shape for k, v in model.tensors().items()}
     assert shapes == {"W1": (5, 3), "W2": (4, 5), "W3": (2, 4), "b1": (5,), "b2": (4,),
                       "b3": (2,)}
-    assert model.theta.size == 15 + 20 + 8 + 5 + 4 + 2
-    # layer blocks [Wᵀ; b]: layer 1 is (3+1)×5 = 20 entries, then layer 2's (5+1)×4 …
+    # layer blocks [Wᵀ; b], each starting on a 64-byte line (8 float64s): layer 1's (3+1)×5 = 20
+    # entries at 0, layer 2's (5+1)×4 = 24 at 24, layer 3's (4+1)×2 = 10 at 48
+    assert model.offsets == [0, 24, 48]
+    assert model.theta.size == 58
+    assert all(block.ctypes.data % 64 == 0 for block in model.blocks + model.dblocks)
     model.W[1][2, 3] = 7.0  # views write through to theta: W2[2,3] is W2ᵀ[3,2]
-    assert model.theta[20 + 3 * 4 + 2] == 7.0
+    assert model.theta[24 + 3 * 4 + 2] == 7.0
     model.b[0][4] = 5.0  # b1 is the last row of block 1
     assert model.theta[3 * 5 + 4] == 5.0
     position = model.tensors(np.arange(model.theta.size))
-    assert sorted(np.concatenate([v.ravel() for v in position.values()])) == list(range(54))
+    used = sorted(np.concatenate([v.ravel() for v in position.values()]))
+    assert used == list(range(20)) + list(range(24, 58))  # 20…23 is padding
+    # float32 packs 16 to a line
+    assert MLP([3, 5, 4, 2], dtype=np.float32).offsets == [0, 32, 64]
+
+
+def test_padding_between_blocks_stays_zero_and_dtype_copies_keep_values():
+    model = MLP.initialized([3, 5, 4, 2], rng=np.random.default_rng(0))
+    padding = np.ones(model.theta.size, bool)
+    for view in model.tensors(np.arange(model.theta.size)).values():
+        padding[view.ravel()] = False
+    assert padding.sum() == 4
+    X, Y = np.random.default_rng(1).standard_normal((6, 3)), np.ones((6, 2))
+    ws = Workspace(model.sizes, 6, model.dtype)
+    for _ in range(3):
+        model.loss_grad(model.with_ones(X), Y, ws, mse_grad, 0.1, weight_decay=0.01)
+        SGD(model.theta, model.grad, momentum=0.9).step(0.1)
+    assert not model.theta[padding].any() and not model.grad[padding].any()
+    assert np.abs(model.theta[~padding]).min() > 0  # …while every parameter moved
+    copy = model.astype(np.float32).astype(np.float64)
+    for name, value in model.params().items():
+        np.testing.assert_allclose(copy.params()[name], value, rtol=1e-7)
 
 
 def test_load_params_checks_keys_and_shapes():
