@@ -77,16 +77,21 @@ def test_momentum_and_weight_decay_follow_pytorch_conventions(mu, nesterov):
         np.testing.assert_allclose(value, p[k], rtol=1e-12, atol=1e-14)
 
 
-def test_shuffled_epochs_train_on_the_permuted_rows(monkeypatch):
-    """Each epoch's minibatches are the rows of rng.permutation(n), gathered in small chunks."""
+@pytest.mark.parametrize("batch_gather", [False, True])
+def test_shuffled_epochs_train_on_the_permuted_rows(monkeypatch, batch_gather):
+    """Each epoch's minibatches are the rows of rng.permutation(n): gathered a whole epoch at a
+    time in small chunks, or (wide rows) a minibatch at a time."""
     import mlpcli.train
 
     monkeypatch.setattr(mlpcli.train, "GATHER_BYTES", 3 * 3 * 8)  # 3 rows a chunk: 4 chunks
+    monkeypatch.setattr(mlpcli.train, "BATCH_GATHER_BYTES", 1 if batch_gather else 1 << 16)
     X, Y = make_problem(10)
     cfg = Config(hidden=(4,), epochs=2, batch_size=4, patience=0, lr=0.01).validated()
     model = MLP.initialized([3, 4, 2], rng=np.random.default_rng(1))
     p = model.params()
-    Trainer(model, X, Y, cfg=cfg, rng=np.random.default_rng(7)).run()
+    trainer = Trainer(model, X, Y, cfg=cfg, rng=np.random.default_rng(7))
+    assert trainer.batch_gather == batch_gather
+    trainer.run()
     order = np.random.default_rng(7)
     for _epoch in range(2):
         perm = order.permutation(10)
@@ -153,7 +158,11 @@ def test_same_seed_same_weights_different_seed_different():
     assert not np.array_equal(run(7), run(8))
 
 
-def test_stop_mid_epoch_rolls_back_to_the_last_completed_epoch():
+@pytest.mark.parametrize("batch_gather", [False, True])
+def test_stop_mid_epoch_rolls_back_to_the_last_completed_epoch(monkeypatch, batch_gather):
+    import mlpcli.train
+
+    monkeypatch.setattr(mlpcli.train, "BATCH_GATHER_BYTES", 1 if batch_gather else 1 << 16)
     X, Y = make_problem(12)
     cfg = Config(hidden=(4,), epochs=10, batch_size=3, patience=0, momentum=0.5).validated()
     rng = np.random.default_rng(0)
