@@ -120,15 +120,19 @@ def test_parameter_layout_and_shapes():
     shapes = {k: v.shape for k, v in model.tensors().items()}
     assert shapes == {"W1": (5, 3), "W2": (4, 5), "W3": (2, 4), "b1": (5,), "b2": (4,),
                       "b3": (2,)}
-    # layer blocks [Wᵀ; b], each starting on a 64-byte line (8 float64s): layer 1's (3+1)×5 = 20
-    # entries at 0, layer 2's (5+1)×4 = 24 at 24, layer 3's (4+1)×2 = 10 at 48
+    # layers start on 64-byte lines (8 float64s): layer 1's block [W1ᵀ; b1], (3+1)×5 = 20 entries,
+    # at 0; layer 2's W2 (4×5) and b2, 24 entries, at 24; layer 3's W3 (2×4) and b3 at 48
     assert model.offsets == [0, 24, 48]
     assert model.theta.size == 58
-    assert all(block.ctypes.data % 64 == 0 for block in model.blocks + model.dblocks)
-    model.W[1][2, 3] = 7.0  # views write through to theta: W2[2,3] is W2ᵀ[3,2]
-    assert model.theta[24 + 3 * 4 + 2] == 7.0
+    assert all(v.ctypes.data % 64 == 0 for v in [model.first, model.dfirst] + model.W[1:])
+    model.W[0][2, 1] = 3.0  # views write through to theta: W1[2,1] is W1ᵀ[1,2]
+    assert model.theta[1 * 5 + 2] == 3.0
     model.b[0][4] = 5.0  # b1 is the last row of block 1
     assert model.theta[3 * 5 + 4] == 5.0
+    model.W[1][2, 3] = 7.0  # W2 row by row
+    assert model.theta[24 + 2 * 5 + 3] == 7.0
+    model.b[1][1] = 6.0  # b2 right after W2
+    assert model.theta[24 + 20 + 1] == 6.0
     position = model.tensors(np.arange(model.theta.size))
     used = sorted(np.concatenate([v.ravel() for v in position.values()]))
     assert used == list(range(20)) + list(range(24, 58))  # 20…23 is padding
