@@ -248,29 +248,28 @@ def setup_sklearn(case: Case, X, Y):
 
 def setup_matmuls(case: Case, X, Y):
     """Not a trainer: only the five matrix products of each training step (forward ×2, ∇W ×2,
-    the hidden delta), into preallocated buffers, over contiguous minibatches. What the
-    BLAS does with these shapes at this batch size: a ceiling no implementation can pass."""
-    from mlpcli.model import aligned_empty  # cache-line aligned, as mlpcli's own buffers
+    the hidden delta), exactly as mlpcli issues them (same layouts and alignment, same
+    np.dot/np.matmul choice), over contiguous minibatches: the time the BLAS needs for these
+    shapes at this batch size, a ceiling for any trainer that makes these calls."""
+    from mlpcli.model import MLP, Workspace
 
-    rng = np.random.default_rng(0)
-    B, h, n_in, n_out, dt = case.batch, case.hidden, case.n_in, case.n_out, case.dtype
-    W1, W2 = aligned_empty((h, n_in), dt), aligned_empty((n_out, h), dt)
-    W1[...] = rng.standard_normal((h, n_in), dtype=dt)
-    W2[...] = rng.standard_normal((n_out, h), dtype=dt)
-    A1, A2, D = aligned_empty((B, h), dt), aligned_empty((B, n_out), dt), aligned_empty((B, h), dt)
-    dW1, dW2 = aligned_empty(W1.shape, dt), aligned_empty(W2.shape, dt)
-    Xa = aligned_empty(X.shape, dt)
-    Xa[...] = X
-    batches = [Xa[s : s + B] for s in range(0, len(X) - B + 1, B)]  # full batches only
+    model = MLP.initialized([case.n_in, case.hidden, case.n_out], "relu", "he",
+                            np.random.default_rng(0), case.dtype)
+    B = case.batch
+    ws = Workspace(model.sizes, B, model.dtype)
+    (A1, A2), (D,), mm = ws.A, ws.D, ws.mm
+    first, W2, dfirst, dW2 = model.first, model.W[1], model.dfirst, model.dW[1]
+    X1 = model.with_ones(X)
+    batches = [X1[s : s + B] for s in range(0, len(X) - B + 1, B)]  # full batches only
 
     def run(epochs: int) -> None:
         for _ in range(epochs):
-            for Xb in batches:
-                np.dot(Xb, W1.T, out=A1)
-                np.dot(A1, W2.T, out=A2)
-                np.dot(A2.T, A1, out=dW2)
-                np.dot(A2, W2, out=D)
-                np.dot(D.T, Xb, out=dW1)
+            for X1b in batches:
+                mm[0](X1b, first, out=A1)
+                mm[1](A1, W2.T, out=A2)
+                mm[1](A2.T, A1, out=dW2)
+                mm[1](A2, W2, out=D)
+                mm[0](X1b.T, D, out=dfirst)
 
     return run
 
