@@ -83,6 +83,31 @@ def test_backprop_equals_finite_differences(activation, hidden):
     assert loss == pytest.approx(0.5 * np.sum((model.forward(X) - Y) ** 2), rel=1e-13)
 
 
+@pytest.mark.parametrize("rows,hidden", [(4, 8), (64, 80), (3, 2000), (256, 80)])
+def test_relu_backprop_equals_matrix_formulas_small_and_large(rows, hidden):
+    """Two hidden ReLU layers against the matrix formulas written out here; the sizes take the
+    small (np.sign) and the large (np.greater) way of masking the delta, and np.dot and
+    np.matmul products."""
+    rng = np.random.default_rng(rows)
+    model = MLP.initialized([5, hidden, 7, 3], rng=rng)
+    X, Y = rng.standard_normal((rows, 5)), rng.standard_normal((rows, 3))
+    W1, W2, W3 = model.W
+    b1, b2, b3 = model.b
+    Z1 = X @ W1.T + b1
+    H1 = np.maximum(Z1, 0)
+    Z2 = H1 @ W2.T + b2
+    H2 = np.maximum(Z2, 0)
+    G3 = H2 @ W3.T + b3 - Y
+    G2 = (G3 @ W3) * (Z2 > 0)
+    G1 = (G2 @ W2) * (Z1 > 0)
+    loss, g = grads_of(model, X, Y)
+    assert loss == pytest.approx(0.5 * (G3**2).sum(), rel=1e-12)
+    expected = {"W1": G1.T @ X, "W2": G2.T @ H1, "W3": G3.T @ H2,
+                "b1": G1.sum(0), "b2": G2.sum(0), "b3": G3.sum(0)}
+    for name, value in expected.items():
+        np.testing.assert_allclose(g[name], value, rtol=1e-10, atol=1e-12)
+
+
 def test_mean_reduction_divides_the_gradient_by_the_batch_size():
     model, _ = lecture_network(3)
     _, g_sum = grads_of(model, XOR_X, XOR_Y)
