@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import math
 import os
@@ -35,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout this script belongs to
 
 IMPLS = ("mlpcli", "numpy", "torch", "sklearn")
 IMPL_LABELS = {"mlpcli": "mlpcli", "numpy": "numpy loop", "torch": "PyTorch",
@@ -319,7 +322,7 @@ def bench_case(case: Case, impls: list[str], reps: int, target: float, quick: bo
                torch_threads_fixed: bool = False, gemm_sizes=(2048,)) -> dict:
     rows = case.quick_rows if quick and case.quick_rows else case.rows
     X, Y = make_data(case, rows)
-    if case.large and "matmuls" not in impls:
+    if "matmuls" not in impls:  # the ceiling, for every case
         impls = [*impls, "matmuls"]
     runs, epochs, torch_threads = {}, {}, None
     for impl in impls:
@@ -767,6 +770,10 @@ def main(argv=None) -> int:
             impls.append(impl)
     if quick:
         notes.append("--quick: large cases use fewer rows; shorter measurements, fewer reps")
+    imported = Path(importlib.util.find_spec("mlpcli").origin).parent
+    if imported != ROOT / "mlpcli":  # e.g. a non-editable install left by .ci/run
+        notes.append(f"timing the mlpcli installed at {imported}, not this checkout's "
+                     f"(pip install -e . to time the checkout)")
 
     status = None if args.json else _progress()
     phases = {}
