@@ -180,6 +180,7 @@ class MLP:
         self.activation = activation
         self.dtype = np.dtype(dtype)
         self.shapes = [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.n_layers = len(self.shapes)
         # where each layer starts in theta: after the previous one, rounded up to ALIGN
         per_line = max(1, ALIGN // self.dtype.itemsize)
         self.offsets, end = [], 0
@@ -231,10 +232,6 @@ class MLP:
         copy = MLP(self.sizes, self.activation, dtype)
         copy.load_params(self.tensors())  # (the padding between layers depends on the dtype)
         return copy
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.shapes)
 
     # --- parameters by name -------------------------------------------------------------------
 

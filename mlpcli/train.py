@@ -24,7 +24,7 @@ GATHER_BYTES = 1 << 20  # shuffling gathers rows through a buffer of this size (
 BATCH_GATHER_BYTES = 1 << 16  # minibatches at least this large gather their own rows (measured)
 
 
-@dataclass
+@dataclass(slots=True)
 class EpochRecord:
     """One row of metrics.csv. Losses are per-example means of the data term (reporting units)."""
 
