@@ -1,12 +1,13 @@
 """The command line: parse options, call the library, render, map errors to exit codes.
 
 Exit codes: 0 success · 1 gradcheck failed or training diverged · 2 usage or input error ·
-130 interrupted (Ctrl-C) · 143 terminated (SIGTERM). Errors are one line on stderr; `--debug`
+130 interrupted (Ctrl-C) · 141 training's output closed · 143 terminated (SIGTERM). Errors are one line on stderr; `--debug`
 anywhere on the command line shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -28,6 +29,8 @@ from mlpcli.config import (
     Config,
 )
 from mlpcli.errors import ConfigError, MlpcliError
+
+SIGPIPE = 13  # `train` exits 128 + 13 = 141 when its output is closed, as a shell reports SIGPIPE
 
 app = typer.Typer(
     name="mlpcli",
@@ -248,9 +251,15 @@ def train(
         console.error(outcome.summary["error"])
         raise typer.Exit(1)
     if status == "interrupted":
+        resume_hint = (f"continue with: mlpcli train --resume {outcome.path.name} "
+                       f"--runs-dir {outcome.path.parent}")
+        if display.output_closed and "signal" not in caught:  # e.g. `mlpcli train … | head`
+            console.make_console(stderr=True).print(
+                f"output closed: training stopped after epoch {outcome.result.epochs_run}; "
+                f"{resume_hint}")
+            raise typer.Exit(128 + SIGPIPE)
         signum = caught.get("signal", signal.SIGINT)
-        out.print(f"interrupted after epoch {outcome.result.epochs_run}; continue with: "
-                  f"mlpcli train --resume {outcome.path.name} --runs-dir {outcome.path.parent}")
+        out.print(f"interrupted after epoch {outcome.result.epochs_run}; {resume_hint}")
         raise typer.Exit(128 + int(signum))
 
 
@@ -300,12 +309,21 @@ def gradcheck(
     report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
                                 weight_decay=cfg.weight_decay, eps=eps, tol=tol,
                                 max_coords=max_coords, seed=cfg.seed, keep_coordinates=explain)
-    if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
-        raise typer.Exit(0 if report.passed else 1)
+    # the verdict is the exit status, even if the reader stops early (`… | head`)
+    with contextlib.suppress(console.OutputClosed):
+        if as_json:
+            console.write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")
+        else:
+            _show_gradcheck(report, model, X, Y, cfg, data or f"random data ({samples} rows)",
+                            explain, from_file=bool(data))
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _show_gradcheck(report, model, X, Y, cfg, source: str, explain: bool, from_file: bool):
+    from mlpcli import console
+    from mlpcli import gradcheck as gc
 
     out = console.make_console()
-    source = data or f"random data ({samples} rows)"
     out.print(f"network {'-'.join(map(str, model.sizes))} ({model.activation}), loss {cfg.loss}, "
               f"reduction {cfg.reduction}, weight decay {cfg.weight_decay:g}, on {source}, "
               f"float64")
@@ -320,12 +338,11 @@ def gradcheck(
             out.print("by hand: ∂f/∂p = Σ over examples of (ŷ − y)·∂ŷ/∂p, e.g. "
                       "∂ŷ/∂w1 = w5·σ'(w1x1 + w2x2 + b1)·x1, ∂ŷ/∂w5 = σ(w1x1 + w2x2 + b1), "
                       "∂ŷ/∂b3 = 1")
-            if data and cfg.standardize:
+            if from_file and cfg.standardize:
                 out.print("x1, x2 are the standardized inputs (XOR's 0/1 become ±1); add "
                           "--no-standardize to use the raw values as in the lecture")
     out.print(console.gradcheck_table(report))
     out.print(console.gradcheck_verdict(report))
-    raise typer.Exit(0 if report.passed else 1)
 
 
 def _explain_rows(report, model, X, Y, cfg) -> list[dict]:
@@ -371,7 +388,7 @@ def predict(
         console.warn(w)
     text = frame.to_csv(index=False)
     if out is None:
-        sys.stdout.write(text)
+        console.write_stdout(text)
     else:
         _write_output(out, text, "--out")
         console.make_console(stderr=True).print(f"wrote {len(frame)} predictions to {out}")
@@ -420,7 +437,7 @@ def runs_list(
     if csv is not None:
         text = frame.to_csv(index=False)
         if csv == "-":
-            sys.stdout.write(text)
+            console.write_stdout(text)
         else:
             _write_output(Path(csv), text, "--csv")
         return
@@ -503,7 +520,7 @@ def datasets_make(
 
     Example: mlpcli datasets make moons --n 500 --noise 0.1 --out moons.csv
     """
-    from mlpcli import generate
+    from mlpcli import console, generate
 
     try:
         frame = generate.generate(kind.value, n=n, noise=noise, seed=seed)
@@ -511,7 +528,7 @@ def datasets_make(
         raise ConfigError(str(e)) from None
     text = frame.to_csv(index=False, float_format="%.6g")
     if out is None:
-        sys.stdout.write(text)
+        console.write_stdout(text)
     else:
         _write_output(out, text, "--out")
         typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
@@ -557,6 +574,7 @@ def main(argv: list[str] | None = None) -> None:
         # without standalone mode, a command's typer.Exit(code) comes back as the return value
         returned = app(args=args, prog_name="mlpcli", standalone_mode=False)
         code = returned if isinstance(returned, int) else 0
+        sys.stdout.flush()  # here, where a closed pipe is handled, rather than at exit
     except typer.Exit as e:
         code = e.exit_code
     except typer.TyperException as e:  # usage errors: bad option, value out of range, …
@@ -577,7 +595,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         console.error(str(e))
         code = e.exit_code
-    except BrokenPipeError:  # e.g. `mlpcli predict … | head`
+    except (console.OutputClosed, BrokenPipeError):  # `mlpcli predict … | head`: the reader
+        console.silence_stdout()  # has what it wanted
         code = 0
     except Exception as e:  # a bug: say so in one line; --debug shows where
         if debug:

@@ -7,9 +7,11 @@ redraws on its own thread, a few times a second.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
 import time
 from collections import deque
 
@@ -23,9 +25,42 @@ PLAIN_LINE_SECONDS = 5.0  # non-terminal output: at most one progress line this 
 RECENT_EPOCHS = 8  # rows of the live table
 
 
+class OutputClosed(Exception):
+    """The reader of stdout went away (`mlpcli … | head`); stdout now goes to /dev/null.
+
+    Not an OSError, so that click does not turn it into exit status 1 on its way out."""
+
+
+class _Console(Console):
+    """rich's Console, except that when the reader of the output goes away it goes quiet and
+    raises OutputClosed for the command to handle, instead of exiting 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        silence_stdout()
+        raise OutputClosed
+
+
+def write_stdout(text: str) -> None:
+    """Write `text` to stdout, raising OutputClosed if its reader has gone."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        raise OutputClosed from None
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after a broken pipe, so that nothing more fails on it (not even
+    Python's flush at exit)."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def make_console(stderr: bool = False) -> Console:
     no_color = bool(os.environ.get("NO_COLOR"))
-    console = Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+    console = _Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 160  # a pipe or file: don't squeeze tables into 80 columns
     return console
@@ -95,7 +130,11 @@ def epoch_table(records, classification: bool, has_val: bool) -> Table:
 
 
 class TrainingDisplay:
-    """Training callback that shows progress: live on a terminal, sparse lines elsewhere."""
+    """Training callback that shows progress: live on a terminal, sparse lines elsewhere.
+
+    If the output's reader goes away (`mlpcli train … | head`), it says nothing more and asks
+    the trainer to stop, as Ctrl-C does: the run is saved as interrupted and can be resumed.
+    """
 
     def __init__(self, console: Console | None = None, quiet: bool = False):
         self.console = console or make_console()
@@ -103,9 +142,21 @@ class TrainingDisplay:
         self.live_mode = is_live(self.console) and not quiet
         self.recent: deque = deque(maxlen=RECENT_EPOCHS)
         self.latest = None
+        self.output_closed = False
+        self._trainer = None
         self._live = None
         self._last_line = 0.0  # when the last plain progress line was printed
         self._last_line_epoch = 0
+
+    def _print(self, renderable) -> None:
+        if self.output_closed:
+            return
+        try:
+            self.console.print(renderable)
+        except OutputClosed:
+            self.output_closed = True
+            if self._trainer is not None:
+                self._trainer.request_stop()
 
     # callbacks ------------------------------------------------------------------------------
 
@@ -121,16 +172,19 @@ class TrainingDisplay:
             classes = ", ".join(map(str, info["classes"][:10]))
             more = ", …" if len(info["classes"]) > 10 else ""
             task += f" ({len(info['classes'])} classes: {classes}{more})"
-        self.console.print(f"[bold]training[/] {cfg.data}: {task}")
-        self.console.print(f"layers {_layers(info['layers'])}  ·  {info['train_rows']} train / "
-                           f"{info['val_rows']} validation rows  ·  seed {cfg.seed}")
+        self._print(f"[bold]training[/] {cfg.data}: {task}")
+        self._print(f"layers {_layers(info['layers'])}  ·  {info['train_rows']} train / "
+                    f"{info['val_rows']} validation rows  ·  seed {cfg.seed}")
         for w in info["warnings"]:
-            self.console.print(f"[yellow]Warning:[/] {w}")
+            self._print(f"[yellow]Warning:[/] {w}")
         if info.get("resumed_from"):
-            self.console.print(f"resuming after epoch {info['resumed_from']}")
-        self.console.print(f"run directory: {info['path']}")
+            self._print(f"resuming after epoch {info['resumed_from']}")
+        self._print(f"run directory: {info['path']}")
 
     def on_train_begin(self, trainer) -> None:
+        self._trainer = trainer
+        if self.output_closed:  # already while announcing the run
+            trainer.request_stop()
         if self.live_mode:
             self._live = Live(get_renderable=self._render, console=self.console,
                               refresh_per_second=4, transient=True)
@@ -143,16 +197,16 @@ class TrainingDisplay:
             now = time.monotonic()
             if now - self._last_line >= PLAIN_LINE_SECONDS:
                 self._last_line, self._last_line_epoch = now, record.epoch
-                self.console.print(self._line(record))
+                self._print(self._line(record))
 
     def on_train_end(self, result, trainer) -> None:
         self.stop()
         if self.quiet or self.latest is None:
             return
         if self.live_mode:  # the live view was transient: leave the last epochs on screen
-            self.console.print(epoch_table(self.recent, self.classification, self.has_val))
+            self._print(epoch_table(self.recent, self.classification, self.has_val))
         elif self._last_line_epoch != self.latest.epoch:
-            self.console.print(self._line(self.latest))
+            self._print(self._line(self.latest))
 
     def stop(self) -> None:
         if self._live is not None:

@@ -127,6 +127,42 @@ def small(tmp_path_factory) -> Path:
     return path
 
 
+# --- the output's reader goes away -------------------------------------------------------------
+
+def test_closed_output_stops_training_like_ctrl_c_and_the_run_resumes(tmp_path, small):
+    """`mlpcli train … | head`: when stdout's reader is gone, training stops and the run is
+    saved as interrupted (exit 141 = 128 + SIGPIPE, one line on stderr), not failed."""
+    proc = start(tmp_path, "train", small, *LONG, "--runs-dir", "runs")
+    proc.stdout.close()  # before the process has written anything
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141
+    one_line_error(err, "output closed", "--resume")
+    run = the_run(tmp_path / "runs")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["error"] is None
+    resumed = mlpcli(tmp_path, "train", "--resume", run.name, "--runs-dir", "runs",
+                     "--epochs", "3")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / "summary.json").read_text())["status"] == "finished"
+    assert read_metrics(run)["epoch"].tolist() == [1, 2, 3]
+
+
+def test_closed_output_ends_other_commands_quietly(tmp_path, small):
+    """Exit status 0 (the reader has what it wanted), nothing on stderr; gradcheck's status
+    is still its verdict."""
+    assert mlpcli(tmp_path, "train", small, "--epochs", "2", "--quiet").returncode == 0
+    for args, status in [(["runs", "list", "--csv", "-"], 0), (["runs", "list"], 0),
+                         (["predict", "latest", small], 0), (["datasets", "make", "moons"], 0),
+                         (["gradcheck", small, "--hidden", "3"], 0),
+                         (["gradcheck", small, "--hidden", "3", "--eps", "0.5",
+                           "--activation", "tanh", "--json"], 1)]:
+        proc = start(tmp_path, *args)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == status, (args, err)
+        assert err == "", (args, err)
+
+
 # --- Ctrl-C, SIGTERM -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
