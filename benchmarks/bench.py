@@ -589,6 +589,8 @@ def machine() -> dict:
         from threadpoolctl import threadpool_info
 
         blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        # numpy's own BLAS (scipy, loaded by scikit-learn, brings another OpenBLAS)
+        blas.sort(key=lambda p: "numpy" not in p.get("filepath", ""))
         if blas:
             p = blas[0]
             info["blas"] = (f"{p['internal_api']} {p.get('version')} "
