@@ -115,7 +115,9 @@ def read_csv(path: Path, sep: str | None = None, encoding: str | None = None) ->
     """Read a CSV with a header row into a DataFrame (pandas' C parser), checking its shape.
 
     `sep` is a delimiter ("tab" and "\\t" mean tab); without it the delimiter is sniffed among
-    comma, semicolon and tab. `df.attrs["source"]` is set to the file name, for messages.
+    comma, semicolon and tab. `df.attrs["source"]` is set to the file name, for messages. In a
+    file not separated by commas, a column of numbers written with decimal commas ("1,5") is read
+    as numbers; their names are in `df.attrs["decimal_commas"]`.
     """
     path = Path(path)
     name = path.name
@@ -138,7 +140,32 @@ def read_csv(path: Path, sep: str | None = None, encoding: str | None = None) ->
             "one target — wrong --sep?"
         )
     df.attrs["source"] = name
+    df.attrs["decimal_commas"] = _read_decimal_commas(df) if delimiter != "," else []
     return df
+
+
+_DECIMAL_NUMBER = r"[+-]?\d+(?:,\d+)?"  # 1,5 or 2 (a column may mix them)
+
+
+def _read_decimal_commas(df: pd.DataFrame) -> list[str]:
+    """Turn text columns of decimal-comma numbers into numbers, in place; their names.
+
+    Only for files not separated by commas: in a comma-separated file a quoted "1,234" is as
+    likely a thousands separator.
+    """
+    converted = []
+    for name in df.columns:
+        column = df[name]
+        if pd.api.types.is_numeric_dtype(column.dtype):
+            continue
+        values = column.dropna().astype(str).str.strip()
+        if (len(values) and values.str.fullmatch(_DECIMAL_NUMBER).all()
+                and values.str.contains(",", regex=False).any()):
+            text = column.astype(object).where(column.notna(), None)
+            df[name] = pd.to_numeric(text.str.strip().str.replace(",", ".", regex=False),
+                                     errors="raise").astype(float)
+            converted.append(name)
+    return converted
 
 
 def parse_sep(sep: str) -> str:
@@ -723,6 +750,7 @@ def load_dataset(
     n_rows, n_columns = df.shape
     targets, feats = select_columns(df, target, features, drop_columns, source)
     columns = {name: _parse_column(df[name], name, source) for name in [*feats, *targets]}
+    notes = _decimal_comma_note([n for n in df.attrs["decimal_commas"] if n in columns])
     del df  # only the parsed columns are needed from here on
     first_bad = _first_bad_cell(columns) if dropna else None
     rows, columns, n_dropped = _drop_bad_rows(columns, dropna, source)
@@ -756,8 +784,16 @@ def load_dataset(
         n_columns=n_columns,
         val_frac=vf,
         n_dropped=n_dropped,
-        warnings=_dropna_note(n_dropped, n_rows, first_bad) + _load_warnings(pre, Y_train),
+        warnings=notes + _dropna_note(n_dropped, n_rows, first_bad) + _load_warnings(pre, Y_train),
     )
+
+
+def _decimal_comma_note(names: list[str]) -> list[str]:
+    if not names:
+        return []
+    listed = ", ".join(repr(n) for n in names)
+    return [f"read decimal commas as decimal points (1,5 = 1.5) in column{'s' * (len(names) > 1)} "
+            f"{listed}"]
 
 
 def _dropna_note(n_dropped: int, n_rows: int, first_bad) -> list[str]:

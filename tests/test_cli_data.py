@@ -403,9 +403,12 @@ def test_id_column_dropped_or_features_chosen(cli, tmp_path, runs_dir):
     assert "name=Smith, 3" in info["inputs"]
 
 
-def test_decimal_comma_file_trains_with_a_warning(cli, tmp_path):
+def test_decimal_comma_file_trains_and_predicts_on_numbers(cli, tmp_path):
     (tmp_path / "dc.csv").write_text("a;b;y\n1,5;2,25;0\n3,5;4,0;1\n5,25;1,5;0\n2,0;3,75;1\n")
-    r = cli("train", "dc.csv", "--epochs", "5")
+    r = cli("train", "dc.csv", "--epochs", "5", "--val-frac", "0")
     assert r.code == 0, r.err
-    assert "'a' looks like numbers with decimal commas" in r.out
-    assert "write decimal points" in r.out
+    assert "read decimal commas as decimal points (1,5 = 1.5) in columns 'a', 'b'" in r.out
+    assert "layers 2-32-1" in r.out  # two numeric inputs, not one-hot categories
+    r = cli("predict", "latest", "dc.csv")
+    assert r.code == 0, r.err
+    assert len(r.out.strip().splitlines()) == 5

@@ -600,7 +600,20 @@ def test_text_feature_with_many_values_warns(tmp_path):
     assert any("'name' is text with 60 distinct values" in w for w in ds.warnings)
 
 
-def test_decimal_commas_read_as_text_warn(tmp_path):
-    ds = load(write(tmp_path, "a;b;y\n1,5;2;0\n3,25;4;1\n"))
+def test_decimal_commas_are_read_as_numbers_in_a_semicolon_file(tmp_path):
+    path = write(tmp_path, "a;b;c;y\n1,5;2;x;0\n-3,25;4,0;z;1\n2;;x;0\n")
+    df = read_csv(path)
+    assert df.attrs["decimal_commas"] == ["a", "b"]
+    assert df["a"].tolist() == [1.5, -3.25, 2.0]  # 2: an integer among them
+    assert df["b"].tolist()[:2] == [2.0, 4.0] and np.isnan(df["b"].iloc[2])  # missing stays so
+    assert df["c"].tolist() == ["x", "z", "x"]
+    ds = load(write(tmp_path, "a;b;y\n1,5;2;0\n3,25;4;1\n"), val_frac=0)
+    assert ds.preprocessor.input_names == ["a", "b"]
+    assert ds.warnings == ["read decimal commas as decimal points (1,5 = 1.5) in column 'a'"]
+
+
+def test_decimal_commas_stay_text_with_a_warning_in_a_comma_separated_file(tmp_path):
+    """There a quoted "1,234" may as well be a thousands separator: not guessed, but said."""
+    ds = load(write(tmp_path, 'a,b,y\n"1,5",2,0\n"3,25",4,1\n'))
     assert ds.preprocessor.input_names == ["a=1,5", "a=3,25", "b"]
     assert any("'a' looks like numbers with decimal commas ('1,5')" in w for w in ds.warnings)
