@@ -134,7 +134,7 @@ class Workspace:
 
     def __init__(self, sizes: list[int], rows: int, dtype):
         # per layer, the product function: np.dot has less call overhead for small products,
-        # np.matmul is faster for large ones with a transposed operand (measured; see README)
+        # np.matmul is faster for large ones with a transposed operand (measured)
         self.mm = [np.dot if rows * n_in * n_out < SMALL_PRODUCT else np.matmul
                    for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self.A = [aligned_empty((rows, n), dtype) for n in sizes[1:]]
