@@ -101,6 +101,9 @@ def init_layer(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator)
 
 
 SMALL_PRODUCT = 65536  # multiply-adds below which np.dot beats np.matmul
+# The version of theta's layout (see MLP), recorded in checkpoints: a flat theta written with
+# another layout must not be loaded coordinate by coordinate (weights.npz, by name, always can).
+THETA_LAYOUT = 2
 
 # The BLAS runs small products up to 1.5× faster when an operand starts on a cache line (measured
 # on digits' 32×65 · 65×128: 7.4 µs aligned, 10.9 µs at numpy's usual 16-byte alignment), so the

@@ -233,7 +233,7 @@ class RunWriter:
             "state": np.array(json.dumps({
                 "epoch": state["epoch"], "elapsed": state["elapsed"], "best": state["best"],
                 "best_epoch": state["best_epoch"], "wait": state["wait"],
-                "rng_state": state["rng_state"],
+                "rng_state": state["rng_state"], "theta_layout": state["theta_layout"],
             })),
         }
         if state["velocity"] is not None:

@@ -331,19 +331,28 @@ def test_resume_errors_are_one_line_and_leave_the_run_untouched(tmp_path):
     no_checkpoint = run.with_name(run.name + "-copy")
     shutil.copytree(run, no_checkpoint)
     (no_checkpoint / "checkpoint.npz").unlink()
-    before = {p: snapshot(p) for p in (run, no_checkpoint)}
+    old_layout = run.with_name(run.name + "-old")  # a checkpoint from before THETA_LAYOUT
+    shutil.copytree(run, old_layout)
+    with np.load(old_layout / "checkpoint.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    state = json.loads(str(arrays["state"]))
+    del state["theta_layout"]
+    arrays["state"] = np.array(json.dumps(state))
+    np.savez(old_layout / "checkpoint.npz", **arrays)
+    before = {p: snapshot(p) for p in (run, no_checkpoint, old_layout)}
 
     cases = [  # (arguments, words the error must contain); run concurrently to save time
         (("--resume", run.name), ["30 epochs", "--epochs"]),  # finished: same --epochs
         (("--resume", run.name, "--epochs", "10"), ["30 epochs", "--epochs N"]),
         (("--resume", no_checkpoint.name, "--epochs", "40"), ["checkpoint.npz"]),
+        (("--resume", old_layout.name, "--epochs", "40"), ["older mlpcli", "--init"]),
     ]
     procs = [start(tmp_path, "train", *args) for args, _ in cases]
     for proc, (args, needles) in zip(procs, cases):
         code, _, err = finish(proc)
         assert code == 2, (args, err)
         one_line_error(err, *needles)
-    assert {p: snapshot(p) for p in (run, no_checkpoint)} == before
+    assert {p: snapshot(p) for p in (run, no_checkpoint, old_layout)} == before
 
 
 def test_resume_refuses_a_run_that_is_still_training(tmp_path, small):
