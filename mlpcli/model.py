@@ -43,7 +43,7 @@ def _relu_grad(A, D, tmp):  # D ⊙= [A > 0]
     if A.size < SMALL_MASK:
         np.sign(A, out=tmp)  # = [A > 0], as A ≥ 0: 0.75 µs instead of 1.46 µs on 4×8
     else:
-        np.greater(A, _ZERO, out=tmp)  # vectorized: 20 µs instead of 42 µs on 128×512 float32
+        np.greater(A, _ZERO, out=tmp)  # vectorized: 22 µs instead of 42 µs on 128×512 float32
     np.multiply(D, tmp, out=D)
 
 
