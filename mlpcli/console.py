@@ -37,7 +37,7 @@ class _Console(Console):
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
-        silence_stdout()
+        silence(self.file)
         raise OutputClosed
 
 
@@ -47,15 +47,17 @@ def write_stdout(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        silence_stdout()
+        silence(sys.stdout)
         raise OutputClosed from None
 
 
-def silence_stdout() -> None:
-    """Point stdout at /dev/null after a broken pipe, so that nothing more fails on it (not even
-    Python's flush at exit)."""
+def silence(stream) -> None:
+    """Point a stream whose reader has gone at /dev/null, so that nothing more fails on it (not
+    even Python's flush at exit). A stream without a file descriptor is left alone."""
     with contextlib.suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -143,7 +145,6 @@ class TrainingDisplay:
         self.recent: deque = deque(maxlen=RECENT_EPOCHS)
         self.latest = None
         self.output_closed = False
-        self._trainer = None
         self._live = None
         self._last_line = 0.0  # when the last plain progress line was printed
         self._last_line_epoch = 0
@@ -155,8 +156,6 @@ class TrainingDisplay:
             self.console.print(renderable)
         except OutputClosed:
             self.output_closed = True
-            if self._trainer is not None:
-                self._trainer.request_stop()
 
     # callbacks ------------------------------------------------------------------------------
 
@@ -182,7 +181,6 @@ class TrainingDisplay:
         self._print(f"run directory: {info['path']}")
 
     def on_train_begin(self, trainer) -> None:
-        self._trainer = trainer
         if self.output_closed:  # already while announcing the run
             trainer.request_stop()
         if self.live_mode:
@@ -198,6 +196,8 @@ class TrainingDisplay:
             if now - self._last_line >= PLAIN_LINE_SECONDS:
                 self._last_line, self._last_line_epoch = now, record.epoch
                 self._print(self._line(record))
+                if self.output_closed:
+                    trainer.request_stop()
 
     def on_train_end(self, result, trainer) -> None:
         self.stop()

@@ -147,6 +147,28 @@ def test_closed_output_stops_training_like_ctrl_c_and_the_run_resumes(tmp_path, 
     assert read_metrics(run)["epoch"].tolist() == [1, 2, 3]
 
 
+def test_output_closed_mid_training_stops_after_that_epoch(tmp_path, small):
+    """In process: the reader goes away at the first progress line (epoch 1), training has
+    already started; the run ends interrupted after epoch 1, resumable."""
+    from mlpcli import console
+
+    class ClosesAtFirstEpochLine(io.StringIO):
+        def write(self, text):
+            if "epoch 1/" in text:
+                raise BrokenPipeError
+            return super().write(text)
+
+    out = ClosesAtFirstEpochLine()
+    display = console.TrainingDisplay(console._Console(file=out, width=120))
+    cfg = Config.from_dict(dict(data=str(small), epochs=1000, patience=0,
+                                runs_dir=str(tmp_path)), source="test")
+    outcome = experiment.train(cfg, callbacks=[display])
+    assert display.output_closed
+    assert "run directory:" in out.getvalue()  # the header got through
+    assert outcome.summary["status"] == "interrupted" and outcome.result.epochs_run == 1
+    assert (outcome.path / "checkpoint.npz").exists()
+
+
 def test_closed_output_ends_other_commands_quietly(tmp_path, small):
     """Exit status 0 (the reader has what it wanted), nothing on stderr; gradcheck's status
     is still its verdict."""
