@@ -1,8 +1,8 @@
 """The command line: parse options, call the library, render, map errors to exit codes.
 
 Exit codes: 0 success · 1 gradcheck failed or training diverged · 2 usage or input error ·
-130 interrupted (Ctrl-C) · 141 training's output closed · 143 terminated (SIGTERM). Errors are one line on stderr; `--debug`
-anywhere on the command line shows the traceback instead.
+130 interrupted (Ctrl-C) · 141 training's output closed · 143 terminated (SIGTERM). Errors are
+one line on stderr; `--debug` anywhere on the command line shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -314,16 +314,16 @@ def gradcheck(
         if as_json:
             console.write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")
         else:
-            _show_gradcheck(report, model, X, Y, cfg, data or f"random data ({samples} rows)",
-                            explain, from_file=bool(data))
+            _show_gradcheck(report, model, X, Y, cfg, explain)
     raise typer.Exit(0 if report.passed else 1)
 
 
-def _show_gradcheck(report, model, X, Y, cfg, source: str, explain: bool, from_file: bool):
+def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool) -> None:
     from mlpcli import console
     from mlpcli import gradcheck as gc
 
     out = console.make_console()
+    source = cfg.data or f"random data ({len(X)} rows)"
     out.print(f"network {'-'.join(map(str, model.sizes))} ({model.activation}), loss {cfg.loss}, "
               f"reduction {cfg.reduction}, weight decay {cfg.weight_decay:g}, on {source}, "
               f"float64")
@@ -338,7 +338,7 @@ def _show_gradcheck(report, model, X, Y, cfg, source: str, explain: bool, from_f
             out.print("by hand: ∂f/∂p = Σ over examples of (ŷ − y)·∂ŷ/∂p, e.g. "
                       "∂ŷ/∂w1 = w5·σ'(w1x1 + w2x2 + b1)·x1, ∂ŷ/∂w5 = σ(w1x1 + w2x2 + b1), "
                       "∂ŷ/∂b3 = 1")
-            if from_file and cfg.standardize:
+            if cfg.data and cfg.standardize:
                 out.print("x1, x2 are the standardized inputs (XOR's 0/1 become ±1); add "
                           "--no-standardize to use the raw values as in the lecture")
     out.print(console.gradcheck_table(report))
@@ -596,7 +596,7 @@ def main(argv: list[str] | None = None) -> None:
         console.error(str(e))
         code = e.exit_code
     except (console.OutputClosed, BrokenPipeError):  # `mlpcli predict … | head`: the reader
-        console.silence_stdout()  # has what it wanted
+        console.silence(sys.stdout)  # has what it wanted
         code = 0
     except Exception as e:  # a bug: say so in one line; --debug shows where
         if debug:
