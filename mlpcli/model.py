@@ -203,15 +203,12 @@ class MLP:
 
     def _views(self, flat):
         """Layer 1's block [W₁ᵀ; b₁], and per layer W and b, as views into `flat`."""
-        W, b = [], []
-        for l, ((o, i), start) in enumerate(zip(self.shapes, self.offsets)):
-            if l == 0:
-                first = flat[start : start + (i + 1) * o].reshape(i + 1, o)
-                W.append(first[:i].T)
-                b.append(first[i])
-            else:
-                W.append(flat[start : start + o * i].reshape(o, i))
-                b.append(flat[start + o * i : start + o * (i + 1)])
+        o, i = self.shapes[0]
+        first = flat[: (i + 1) * o].reshape(i + 1, o)  # (layer 1 starts at 0)
+        W, b = [first[:i].T], [first[i]]
+        for (o, i), start in zip(self.shapes[1:], self.offsets[1:]):
+            W.append(flat[start : start + o * i].reshape(o, i))
+            b.append(flat[start + o * i : start + o * (i + 1)])
         return first, W, b
 
     def with_ones(self, X: np.ndarray) -> np.ndarray:
