@@ -22,7 +22,7 @@ from mlpcli.config import Config
 from mlpcli.data import Dataset, Preprocessor, load_dataset
 from mlpcli.errors import ConfigError, RunError
 from mlpcli.losses import predicted_class
-from mlpcli.model import MLP, THETA_LAYOUT
+from mlpcli.model import MLP
 from mlpcli.train import EpochRecord, Trainer, TrainResult
 
 
@@ -261,10 +261,6 @@ def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
                        f"written every --checkpoint-every seconds and when a run ends); start "
                        f"a new run, e.g. from its weights with --init")
     state = runs.load_checkpoint(checkpoint)
-    if state.get("theta_layout") != THETA_LAYOUT:
-        raise RunError(f"{checkpoint}: written by an older mlpcli that laid the parameters out "
-                       f"differently, so the run cannot be resumed; start a new run from its "
-                       f"weights with --init {path / 'weights.npz'}")
     if state["theta"].shape != trainer.model.theta.shape:
         raise RunError(f"{checkpoint}: parameters do not match the run's network")
     if (trainer.optimizer.velocity is None) != (state["velocity"] is None):

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpcli.errors import ConfigError, RunError
+from mlpcli.model import THETA_LAYOUT
 
 METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
 RUN_FILES = ["config.json", "model.json", "weights.npz", "metrics.csv", "predictions.csv",
@@ -233,7 +234,7 @@ class RunWriter:
             "state": np.array(json.dumps({
                 "epoch": state["epoch"], "elapsed": state["elapsed"], "best": state["best"],
                 "best_epoch": state["best_epoch"], "wait": state["wait"],
-                "rng_state": state["rng_state"], "theta_layout": state["theta_layout"],
+                "rng_state": state["rng_state"], "theta_layout": THETA_LAYOUT,
             })),
         }
         if state["velocity"] is not None:
@@ -256,11 +257,15 @@ def load_checkpoint(path: Path) -> dict:
     arrays = load_npz(path, what="checkpoint")
     try:
         state = json.loads(str(arrays["state"]))
+        if state.get("theta_layout") != THETA_LAYOUT:  # its flat theta would load wrongly
+            raise RunError(f"{path}: written by an older mlpcli that laid the parameters out "
+                           f"differently, so the run cannot be resumed; start a new run from "
+                           f"its weights with --init {path.parent / 'weights.npz'}")
         state["theta"] = arrays["theta"]
         state["best_theta"] = arrays["best_theta"]
         state["velocity"] = arrays.get("velocity")
         state["best"] = math.inf if state["best"] is None else state["best"]
-    except (KeyError, ValueError, TypeError) as e:
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
         raise RunError(f"{path}: damaged checkpoint ({e})") from None
     return state
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mlpcli.losses import LOSSES, predicted_class
-from mlpcli.model import MLP, THETA_LAYOUT, Workspace, aligned_empty
+from mlpcli.model import MLP, Workspace, aligned_empty
 from mlpcli.optim import SGD, learning_rate
 
 EVAL_ROWS = 4096  # rows per forward pass when evaluating (bounds the evaluation buffers)
@@ -254,7 +254,7 @@ class Trainer:
                 theta -= grad  # w ← w − ε∇w
             else:
                 step(lr)
-            if self.stop_requested and Yb is not last_Y:
+            if self.stop_requested and Yb is not last_Y:  # (with batch_gather Xb is one buffer)
                 return None
         return loss_sum, correct
 
@@ -300,7 +300,6 @@ class Trainer:
             "best_epoch": self.best_epoch,
             "best_theta": self.best_theta.copy(),
             "wait": self.wait,
-            "theta_layout": THETA_LAYOUT,
         }
 
     def load_state(self, state: dict) -> None:
