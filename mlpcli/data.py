@@ -144,9 +144,6 @@ def read_csv(path: Path, sep: str | None = None, encoding: str | None = None) ->
     return df
 
 
-_DECIMAL_NUMBER = r"[+-]?\d+(?:,\d+)?"  # 1,5 or 2 (a column may mix them)
-
-
 def _read_decimal_commas(df: pd.DataFrame) -> list[str]:
     """Turn text columns of decimal-comma numbers into numbers, in place; their names.
 
@@ -155,15 +152,11 @@ def _read_decimal_commas(df: pd.DataFrame) -> list[str]:
     """
     converted = []
     for name in df.columns:
-        column = df[name]
-        if pd.api.types.is_numeric_dtype(column.dtype):
+        if pd.api.types.is_numeric_dtype(df[name].dtype):
             continue
-        values = column.dropna().astype(str).str.strip()
-        if (len(values) and values.str.fullmatch(_DECIMAL_NUMBER).all()
-                and values.str.contains(",", regex=False).any()):
-            text = column.astype(object).where(column.notna(), None)
-            df[name] = pd.to_numeric(text.str.strip().str.replace(",", ".", regex=False),
-                                     errors="raise").astype(float)
+        text = df[name].astype("string").str.strip()
+        if _decimal_comma_example(text.dropna().unique()) is not None:
+            df[name] = pd.to_numeric(text.str.replace(",", ".", regex=False)).astype(float)
             converted.append(name)
     return converted
 
@@ -1037,9 +1030,10 @@ def _load_warnings(pre: Preprocessor, Y_train: np.ndarray) -> list[str]:
                 f"into {len(cats)} inputs; drop it with --drop-columns {name} if it is an id"
             )
     for name, values in [*pre.categories.items(), (pre.targets[0], pre.classes)]:
-        if values and all(isinstance(v, str) and _DECIMAL_COMMA.fullmatch(v) for v in values):
+        example = _decimal_comma_example(values)
+        if example is not None:
             out.append(
-                f"column {name!r} looks like numbers with decimal commas ({values[0]!r}) but "
+                f"column {name!r} looks like numbers with decimal commas ({example!r}) but "
                 "is read as text; write decimal points in the file"
             )
     if pre.task == "classification":
@@ -1055,4 +1049,12 @@ def _load_warnings(pre: Preprocessor, Y_train: np.ndarray) -> list[str]:
     return out
 
 
-_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+_DECIMAL_NUMBER = re.compile(r"[+-]?\d+(?:,\d+)?")  # 1,5 or 2
+
+
+def _decimal_comma_example(values) -> str | None:
+    """If every value is a number written with a decimal comma or a whole number, and some have
+    the comma ("1,5", "2"), the first of those; else None."""
+    if not all(isinstance(v, str) and _DECIMAL_NUMBER.fullmatch(v) for v in values):
+        return None
+    return next((v for v in values if "," in v), None)
