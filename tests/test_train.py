@@ -185,6 +185,7 @@ def test_stop_mid_epoch_rolls_back_to_the_last_completed_epoch(monkeypatch, batc
                 trainer.optimizer.step = step
 
     trainer = Trainer(model, X, Y, cfg=cfg, rng=rng, callbacks=[StopInEpoch3()])
+    assert trainer.batch_gather == batch_gather
     result = trainer.run()
     assert result.status == "interrupted" and result.epochs_run == 2
     np.testing.assert_array_equal(model.theta, seen[2][0])
