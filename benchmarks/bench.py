@@ -107,13 +107,16 @@ def make_data(case: Case, rows: int | None = None) -> tuple[np.ndarray, np.ndarr
 
 def available(impl: str) -> str | None:
     """None if `impl` can run here, else why not."""
-    module = {"torch": "torch", "sklearn": "sklearn"}.get(impl)
-    if module is None:
+    install = {  # (a plain `pip install torch` can pull a CUDA build of several GB)
+        "torch": "pip install torch --index-url https://download.pytorch.org/whl/cpu",
+        "sklearn": "pip install -e '.[bench]'",
+    }
+    if impl not in install:
         return None
     try:
-        __import__(module)
+        __import__(impl)
     except ImportError:
-        return f"{module} is not installed (pip install -e '.[bench]')"
+        return f"{impl} is not installed ({install[impl]})"
     return None
 
 
@@ -629,6 +632,7 @@ def fmt_goal(value: float, goal: float, met: bool, pct: bool = False, le: bool =
 
 def print_report(report: dict) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -642,7 +646,7 @@ def print_report(report: dict) -> None:
     console.print(f"mode {'quick' if s['quick'] else 'full'} · {s['reps']} interleaved reps · "
                   f"≥ {s['target_seconds']} s per measurement · median samples/s")
     for note in report["notes"]:
-        console.print(f"[yellow]note[/]: {note}")
+        console.print(f"[yellow]note[/]: {escape(note)}")
 
     gemm = report["gemm_gflops"]
     if gemm:
