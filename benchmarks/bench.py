@@ -637,7 +637,7 @@ def print_report(report: dict) -> None:
 
     console = Console()
     if not console.is_terminal:  # a file or pipe: wide enough for every column
-        console = Console(width=160)
+        console = Console(width=200)
     m = report["machine"]
     console.print(f"[bold]machine[/]: {m['cpu']} · {m['cores']} cores · Python {m['python']} · "
                   f"numpy {m['numpy']} ({m['blas']}) · torch {m['torch'] or 'absent'} · "
