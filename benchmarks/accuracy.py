@@ -19,8 +19,9 @@ import warnings
 import numpy as np
 
 from mlpcli.config import Config
-from mlpcli.experiment import prepare, regression_scores
-from mlpcli.losses import predicted_class
+from mlpcli.core.losses import predicted_class
+from mlpcli.core.metrics import regression_scores
+from mlpcli.experiment import prepare
 
 DATASETS = ["iris", "wine", "breast_cancer", "digits", "moons", "circles", "spirals", "sine"]
 
@@ -36,7 +37,7 @@ def mlpcli_score(cfg: Config) -> tuple[float, float, dict]:
         Yhat = model.forward(data.X_val)
         score = float(np.mean(predicted_class(Yhat) == predicted_class(data.Y_val)))
     else:
-        score = regression_scores(model, pre, data.X_val, data.Y_val)["r2"]
+        score = regression_scores(model.forward(data.X_val), data.Y_val, pre.y_std)["r2"]
     return score, seconds, {"epochs": result.epochs_run, "status": result.status, "data": data}
 
 

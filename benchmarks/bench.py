@@ -130,8 +130,8 @@ def setup_mlpcli(case: Case, X, Y):
     """mlpcli's Trainer, as a library user drives it. One Trainer per case, extended by E
     epochs per measurement (its buffers are then warm, as in any run longer than one epoch)."""
     from mlpcli.config import Config
-    from mlpcli.model import MLP
-    from mlpcli.train import Trainer
+    from mlpcli.core.model import MLP
+    from mlpcli.core.train import Trainer
 
     cfg = Config(hidden=(case.hidden,), lr=case.lr, epochs=1, batch_size=case.batch, patience=0,
                  shuffle=True, dtype=case.dtype, loss="mse", reduction="sum")
@@ -257,7 +257,7 @@ def setup_matmuls(case: Case, X, Y):
     the hidden delta), exactly as mlpcli issues them (same layouts and alignment, same
     np.dot/np.matmul choice), over contiguous minibatches: the time the BLAS needs for these
     shapes at this batch size, a ceiling for any trainer that makes these calls."""
-    from mlpcli.model import MLP, Workspace
+    from mlpcli.core.model import MLP, Workspace
 
     model = MLP.initialized([case.n_in, case.hidden, case.n_out], "relu", "he",
                             np.random.default_rng(0), case.dtype)
@@ -414,7 +414,7 @@ def child_memory(impl: str, case_name: str) -> None:
     if impl in ("torch", "sklearn"):
         __import__({"torch": "torch", "sklearn": "sklearn.neural_network"}[impl])
     else:
-        import mlpcli.train  # noqa: F401
+        import mlpcli.core.train  # noqa: F401
     baseline = _status_mib("VmRSS")  # interpreter and libraries, before any data
     X, Y = make_data(case)
     run = SETUPS[impl](case, X, Y, **({"threads": 1} if impl == "torch" else {}))

@@ -301,7 +301,7 @@ def gradcheck(
     Example: mlpcli gradcheck datasets/xor.csv --hidden 2 --explain
     """
     from mlpcli import console, experiment
-    from mlpcli import gradcheck as gc
+    from mlpcli.core import gradcheck as gc
 
     given = _explicit(ctx)
     cfg = Config.from_dict(given, source="options")
@@ -320,7 +320,7 @@ def gradcheck(
 
 def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool) -> None:
     from mlpcli import console
-    from mlpcli import gradcheck as gc
+    from mlpcli.core import gradcheck as gc
 
     out = console.make_console()
     source = cfg.data or f"random data ({len(X)} rows)"
@@ -346,7 +346,7 @@ def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool) -> None:
 
 
 def _explain_rows(report, model, X, Y, cfg) -> list[dict]:
-    from mlpcli import gradcheck as gc
+    from mlpcli.core import gradcheck as gc
 
     by_name = {c.name: c for c in report.coordinates}
     if gc.is_lecture_network(model, cfg.loss):
@@ -480,9 +480,10 @@ def runs_compare(
     out = console.make_console()
     out.print(console.compare_table(selected))
     if plot is not None:
-        from mlpcli.plots import save_comparison_plot
+        from mlpcli.report.plots import comparison_plot
+        from mlpcli.runs import write_atomic
 
-        save_comparison_plot({r.id: r.metrics() for r in selected}, plot)
+        write_atomic(plot, comparison_plot({r.id: r.metrics() for r in selected}))
         out.print(f"loss curves saved to {plot}")
 
 
@@ -520,7 +521,8 @@ def datasets_make(
 
     Example: mlpcli datasets make moons --n 500 --noise 0.1 --out moons.csv
     """
-    from mlpcli import console, generate
+    from mlpcli import console
+    from mlpcli.data import generate
 
     try:
         frame = generate.generate(kind.value, n=n, noise=noise, seed=seed)

@@ -19,11 +19,12 @@ import numpy as np
 
 from mlpcli import __version__, runs
 from mlpcli.config import Config
+from mlpcli.core.losses import predicted_class
+from mlpcli.core.metrics import regression_scores
+from mlpcli.core.model import MLP
+from mlpcli.core.train import EpochRecord, Trainer, TrainResult
 from mlpcli.data import Dataset, Preprocessor, load_dataset
 from mlpcli.errors import ConfigError, RunError
-from mlpcli.losses import predicted_class
-from mlpcli.model import MLP
-from mlpcli.train import EpochRecord, Trainer, TrainResult
 
 
 @dataclass
@@ -111,20 +112,9 @@ def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
         if acc is not None:
             out[f"{split}_acc"] = acc
         if data.preprocessor.task == "regression":
-            scores = regression_scores(trainer.model, data.preprocessor, X, Y)
+            scores = regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std)
             out.update({f"{split}_{k}": v for k, v in scores.items()})
     return out
-
-
-def regression_scores(model: MLP, pre: Preprocessor, X, Y) -> dict:
-    """R² (averaged over targets) and RMSE in the targets' original units."""
-    std = np.asarray(pre.y_std)
-    err = (model.forward(X) - Y) * std
-    centred = (Y - Y.mean(axis=0)) * std
-    ss_res, ss_tot = (err**2).sum(axis=0), (centred**2).sum(axis=0)
-    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), np.nan)
-    return {"r2": float(np.nanmean(r2)) if np.isfinite(r2).any() else None,
-            "rmse": float(np.sqrt((err**2).mean()))}
 
 
 def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,

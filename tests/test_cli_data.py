@@ -17,8 +17,7 @@ import pytest
 import typer
 from conftest import run_dirs
 
-from mlpcli import generate
-from mlpcli.data import describe_bundled
+from mlpcli.data import describe_bundled, generate
 from mlpcli.errors import ConfigError, DataError
 
 # --- bad input -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpcli import data
 from mlpcli.data import (
     Preprocessor,
     bundled_dir,
@@ -20,6 +19,7 @@ from mlpcli.data import (
     resolve_data,
     split_rows,
 )
+from mlpcli.data import dataset as data
 from mlpcli.errors import ConfigError, DataError
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpcli.generate import DEFAULTS, GENERATORS, generate
+from mlpcli.data.generate import DEFAULTS, GENERATORS, generate
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 CLASSES = {"moons": 2, "circles": 2, "spirals": 3, "xor": 2}

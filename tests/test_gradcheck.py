@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import XOR_X, XOR_Y
 
-from mlpcli.gradcheck import backprop_gradient, check_gradients, lecture_gradients
-from mlpcli.model import MLP
+from mlpcli.core.gradcheck import backprop_gradient, check_gradients, lecture_gradients
+from mlpcli.core.model import MLP
 
 
 def problem(loss, sizes, seed=0, activation="relu"):

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from conftest import XOR_X, XOR_Y
 
+from mlpcli.core.losses import ce_grad, mse_grad, outputs_to_proba, softmax
+from mlpcli.core.model import MLP, Workspace
+from mlpcli.core.optim import SGD
 from mlpcli.errors import ConfigError
-from mlpcli.losses import ce_grad, mse_grad, outputs_to_proba, softmax
-from mlpcli.model import MLP, Workspace
-from mlpcli.optim import SGD
 
 
 def lecture_network(seed=0):

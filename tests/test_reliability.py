@@ -22,8 +22,8 @@ import pytest
 
 from mlpcli import experiment, runs
 from mlpcli.config import Config
+from mlpcli.data.generate import generate
 from mlpcli.errors import ConfigError, RunError
-from mlpcli.generate import generate
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

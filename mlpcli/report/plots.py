@@ -1,16 +1,17 @@
-"""Loss-curve pictures with matplotlib (Agg backend: no display needed)."""
+"""Loss-curve pictures with matplotlib (Agg backend: no display needed).
+
+Each function takes plain data and returns the PNG's bytes; the caller decides where they go
+(the run store writes them atomically, a user's --plot path is written through).
+"""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
-from mlpcli.runs import write_atomic  # noqa: E402
 
 
 def _log_scale_ok(*series) -> bool:
@@ -18,18 +19,15 @@ def _log_scale_ok(*series) -> bool:
     return bool(values) and min(values) > 0
 
 
-def _save(fig, out: Path) -> None:
+def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    write_atomic(Path(out), buf.getvalue())
+    return buf.getvalue()
 
 
-def save_loss_plot(metrics_csv: Path, out: Path, title: str = "") -> None:
-    """Train (and validation) loss per epoch from a metrics.csv, log scale when positive."""
-    import pandas as pd
-
-    m = pd.read_csv(metrics_csv)
+def loss_plot(m, title: str = "") -> bytes:
+    """Train (and validation) loss per epoch from metrics.csv's frame, log scale when positive."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.plot(m["epoch"], m["train_loss"], label="train")
     if m["val_loss"].notna().any():
@@ -42,10 +40,10 @@ def save_loss_plot(metrics_csv: Path, out: Path, title: str = "") -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    _save(fig, out)
+    return _png(fig)
 
 
-def save_comparison_plot(curves: dict, out: Path) -> None:
+def comparison_plot(curves: dict) -> bytes:
     """Overlay several runs' loss curves: curves = {label: metrics DataFrame}."""
     fig, ax = plt.subplots(figsize=(7.2, 4.5))
     all_losses = []
@@ -63,4 +61,4 @@ def save_comparison_plot(curves: dict, out: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    _save(fig, out)
+    return _png(fig)

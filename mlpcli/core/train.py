@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from mlpcli.losses import LOSSES, predicted_class
-from mlpcli.model import MLP, Workspace, aligned_empty
-from mlpcli.optim import SGD, learning_rate
+from mlpcli.core.losses import LOSSES, predicted_class
+from mlpcli.core.model import MLP, Workspace, aligned_empty
+from mlpcli.core.optim import SGD, learning_rate
 
 EVAL_ROWS = 4096  # rows per forward pass when evaluating (bounds the evaluation buffers)
 GATHER_BYTES = 1 << 20  # shuffling gathers rows through a buffer of this size (stays in cache)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlpcli.losses import LOSSES
-from mlpcli.model import MLP, Workspace
+from mlpcli.core.losses import LOSSES
+from mlpcli.core.model import MLP, Workspace
 
 ABS_TOL = 1e-10  # absolute error below which a coordinate passes whatever its relative error
 

@@ -24,115 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpcli.core.model import THETA_LAYOUT
 from mlpcli.errors import ConfigError, RunError
-from mlpcli.model import THETA_LAYOUT
+from mlpcli.runs.files import load_npz, read_json, save_npz, write_atomic, write_json
 
 METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
 RUN_FILES = ["config.json", "model.json", "weights.npz", "metrics.csv", "predictions.csv",
              "loss.png", "summary.json"]
-
-
-# --- writing files safely ---------------------------------------------------------------------
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the old file or the new one, never a mix."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # disk full, Ctrl-C in a library caller, …: leave no temporary file
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable (best effort: not every platform allows it)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_json(path: Path, obj) -> None:
-    write_atomic(path, (json.dumps(_jsonable(obj), indent=2) + "\n").encode())
-
-
-def save_npz(path: Path, arrays: dict) -> None:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    write_atomic(path, buf.getvalue())
-
-
-def _jsonable(obj):
-    """JSON-native copy: numpy scalars to Python, non-finite floats to None, tuples to lists."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-# --- reading files carefully ------------------------------------------------------------------
-
-def read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
-    except FileNotFoundError:
-        raise RunError(f"{path}: missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RunError(f"{path}: damaged JSON ({e})") from None
-    except OSError as e:
-        raise RunError(f"{path}: cannot read ({e.strerror})") from None
-    if not isinstance(value, dict):
-        raise RunError(f"{path}: damaged JSON (expected an object)")
-    return value
-
-
-def load_npz(path, what: str = "weights") -> dict[str, np.ndarray]:
-    """Arrays from an .npz file, never unpickling; ConfigError for a bad --init, else RunError."""
-    path = Path(path)
-    error = ConfigError if what == "--init" else RunError
-    if not path.exists():
-        raise error(f"{what} file {path} does not exist")
-    if path.is_dir():
-        raise error(f"{what} file {path} is a directory, not an .npz file")
-    if not zipfile.is_zipfile(path):  # an .npz is a zip archive of .npy arrays
-        with open(path, "rb") as f:
-            single_array = f.read(6) == b"\x93NUMPY"
-        kind = "a single .npy array" if single_array else "not an .npz file"
-        raise error(f"{what} file {path} is {kind}; expected an .npz archive of arrays "
-                    f"W1 b1 W2 b2 … (like a run's weights.npz)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except ValueError as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise error(f"{what} file {path} holds object arrays; only plain numeric arrays "
-                        f"are accepted (it is never unpickled)") from None
-        raise error(f"{what} file {path} is not a valid .npz file ({e})") from None
-    except (OSError, EOFError) as e:
-        raise error(f"{what} file {path} is not a valid .npz file ({e})") from None
-    except Exception as e:  # zipfile.BadZipFile and friends from a truncated file
-        raise error(f"{what} file {path} is damaged or not an .npz file "
-                    f"({type(e).__name__}: {e})") from None
 
 
 # --- creating a run -----------------------------------------------------------------------------
@@ -220,10 +118,13 @@ class RunWriter:
         if self.predictions is not None:
             frame = self.predictions(trainer.model)
             write_atomic(self.path / "predictions.csv", frame.to_csv(index=False).encode())
-        from mlpcli.plots import save_loss_plot  # matplotlib only when a run ends
+        import pandas as pd
 
-        save_loss_plot(self.path / "metrics.csv", self.path / "loss.png",
-                       title=self.summary.get("name") or self.path.name)
+        from mlpcli.report.plots import loss_plot  # matplotlib only when a run ends
+
+        metrics = pd.read_csv(self.path / "metrics.csv")
+        title = self.summary.get("name") or self.path.name
+        write_atomic(self.path / "loss.png", loss_plot(metrics, title))
 
     # pieces -----------------------------------------------------------------------------------
 
@@ -406,7 +307,7 @@ class Run:
     def model(self):
         """(MLP, Preprocessor) as saved: everything `predict` needs."""
         from mlpcli.data import Preprocessor
-        from mlpcli.model import MLP
+        from mlpcli.core.model import MLP
 
         info = self.model_info()
         try:
@@ -422,7 +323,7 @@ class Run:
         return model, pre
 
 
-# --- the library side of `runs list`, `predict`, `evaluate` ------------------------------------
+# --- the library side of `runs list` ------------------------------------
 
 LIST_COLUMNS = ["id", "name", "dataset", "status", "epochs", "hidden", "lr", "batch_size", "seed",
                 "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "best_epoch",
@@ -487,40 +388,3 @@ def list_runs(runs_dir="runs", sort: str | None = None):
                               f"{', '.join(LIST_COLUMNS)}")
         frame = frame.sort_values(sort, kind="stable", na_position="last")
     return frame.reset_index(drop=True)
-
-
-def _read_frame(data, sep=None, encoding=None):
-    from mlpcli.data import read_csv, resolve_data
-
-    return read_csv(resolve_data(data), sep=sep, encoding=encoding)
-
-
-def predict(run: Run, data, sep=None, encoding=None):
-    """(predictions DataFrame, warnings) for the rows of a CSV, with the run's preprocessing."""
-    model, pre = run.model()
-    frame = _read_frame(data, sep, encoding)
-    X = pre.transform(frame, dtype=model.dtype)
-    return pre.decode(model.forward(X)), list(getattr(pre, "warnings", []))
-
-
-def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
-    """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data."""
-    from mlpcli.experiment import regression_scores
-    from mlpcli.losses import LOSSES, predicted_class
-
-    model, pre = run.model()
-    frame = _read_frame(data, sep, encoding)
-    X = pre.transform(frame, dtype=np.float64)
-    Y = pre.encode_targets(frame, dtype=np.float64)
-    model64 = model.astype(np.float64)
-    Yhat = model64.forward(X)
-    loss_name = run.model_info().get("loss", "mse")
-    loss = LOSSES[loss_name][1](Yhat, Y, pre.output_weights) / len(X)
-    scores = {"loss": loss}
-    if pre.task == "classification":
-        scores["accuracy"] = float(np.mean(predicted_class(Yhat) == predicted_class(Y)))
-    else:
-        scores.update(regression_scores(model64, pre, X, Y))
-    scores["rows"] = len(X)
-    return scores
-

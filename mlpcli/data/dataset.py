@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlpcli.core.losses import LOSSES, outputs_to_proba, predicted_class
 from mlpcli.errors import ConfigError, DataError
-from mlpcli.losses import LOSSES, outputs_to_proba, predicted_class
 
 TASKS = ("auto", "regression", "classification")
 DEFAULT_ENCODING = "utf-8-sig"  # plain UTF-8 that also skips a byte-order mark
@@ -56,7 +56,7 @@ def bundled_dir() -> Path:
     packaged = importlib.resources.files("mlpcli") / "datasets"
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "datasets"
+    return Path(__file__).resolve().parents[2] / "datasets"
 
 
 def bundled_names() -> list[str]:

@@ -1,0 +1,1 @@
+"""Pictures of runs (matplotlib, Agg backend): one function per picture, arrays and a path in."""

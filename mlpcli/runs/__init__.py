@@ -1,0 +1,30 @@
+"""The run store: run directories written safely, listed, resolved and read back; inference.
+
+    from mlpcli import runs
+    runs.list_runs("runs")                 # a DataFrame, one row per run
+    run = runs.Run(runs.resolve_run("latest"))
+"""
+
+from mlpcli.runs.files import load_npz, read_json, save_npz, write_atomic, write_json
+from mlpcli.runs.inference import evaluate, predict
+from mlpcli.runs.store import (
+    METRICS_COLUMNS,
+    RUN_FILES,
+    Run,
+    RunWriter,
+    create_run_dir,
+    list_runs,
+    load_checkpoint,
+    now_iso,
+    process_alive,
+    resolve_run,
+    run_dirs,
+    run_name,
+    run_row,
+    sanitize_name,
+)
+
+__all__ = ["METRICS_COLUMNS", "RUN_FILES", "Run", "RunWriter", "create_run_dir", "evaluate",
+           "list_runs", "load_checkpoint", "load_npz", "now_iso", "predict", "process_alive",
+           "read_json", "resolve_run", "run_dirs", "run_name", "run_row", "sanitize_name",
+           "save_npz", "write_atomic", "write_json"]
