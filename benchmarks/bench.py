@@ -130,7 +130,7 @@ def setup_mlpcli(case: Case, X, Y):
     """mlpcli's Trainer, as a library user drives it. One Trainer per case, extended by E
     epochs per measurement (its buffers are then warm, as in any run longer than one epoch)."""
     from mlpcli.config import Config
-    from mlpcli.core.model import MLP
+    from mlpcli.core.kernels import MLP
     from mlpcli.core.train import Trainer
 
     cfg = Config(hidden=(case.hidden,), lr=case.lr, epochs=1, batch_size=case.batch, patience=0,
@@ -257,7 +257,7 @@ def setup_matmuls(case: Case, X, Y):
     the hidden delta), exactly as mlpcli issues them (same layouts and alignment, same
     np.dot/np.matmul choice), over contiguous minibatches: the time the BLAS needs for these
     shapes at this batch size, a ceiling for any trainer that makes these calls."""
-    from mlpcli.core.model import MLP, Workspace
+    from mlpcli.core.kernels import MLP, Workspace
 
     model = MLP.initialized([case.n_in, case.hidden, case.n_out], "relu", "he",
                             np.random.default_rng(0), case.dtype)
@@ -265,7 +265,7 @@ def setup_matmuls(case: Case, X, Y):
     ws = Workspace(model.sizes, B, model.dtype)
     (A1, A2), (D,), mm = ws.A, ws.D, ws.mm
     first, W2, dfirst, dW2 = model.first, model.W[1], model.dfirst, model.dW[1]
-    X1 = model.with_ones(X)
+    X1 = model.training_rows(X)
     batches = [X1[s : s + B] for s in range(0, len(X) - B + 1, B)]  # full batches only
 
     def run(epochs: int) -> None:

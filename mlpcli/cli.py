@@ -305,7 +305,7 @@ def gradcheck(
 
     given = _explicit(ctx)
     cfg = Config.from_dict(given, source="options")
-    model, X, Y, _ = experiment.gradcheck_problem(cfg, samples, inputs, outputs)
+    model, X, Y = experiment.gradcheck_problem(cfg, samples, inputs, outputs)
     report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
                                 weight_decay=cfg.weight_decay, eps=eps, tol=tol,
                                 max_coords=max_coords, seed=cfg.seed, keep_coordinates=explain)

@@ -19,9 +19,9 @@ import numpy as np
 
 from mlpcli import __version__, runs
 from mlpcli.config import Config
+from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
 from mlpcli.core.metrics import regression_scores
-from mlpcli.core.model import MLP
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
 from mlpcli.data import Dataset, Preprocessor, load_dataset
 from mlpcli.errors import ConfigError, RunError
@@ -282,7 +282,7 @@ def gradcheck_problem(cfg: Config, samples: int = 16, inputs: int = 3, outputs: 
     if cfg.data:  # classes and standardization from the whole file, as training sees them
         data = load_data(cfg.replace(val_frac=0.0), rng)
         model = build_model(cfg, data.preprocessor, rng)
-        return model, data.X_train[:samples], data.Y_train[:samples], data.preprocessor
+        return model, data.X_train[:samples], data.Y_train[:samples]
     X = rng.standard_normal((samples, inputs))
     if cfg.loss == "ce":
         Y = np.eye(outputs)[rng.integers(0, outputs, samples)]
@@ -292,4 +292,4 @@ def gradcheck_problem(cfg: Config, samples: int = 16, inputs: int = 3, outputs: 
     model = MLP.initialized(sizes, cfg.activation, cfg.resolved_init_scheme, rng)
     if cfg.init:
         model.load_params(runs.load_npz(cfg.init, what="--init"), source=f"--init {cfg.init}")
-    return model, X, Y, None
+    return model, X, Y

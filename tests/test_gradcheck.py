@@ -8,7 +8,7 @@ import pytest
 from conftest import XOR_X, XOR_Y
 
 from mlpcli.core.gradcheck import backprop_gradient, check_gradients, lecture_gradients
-from mlpcli.core.model import MLP
+from mlpcli.core.kernels import MLP
 
 
 def problem(loss, sizes, seed=0, activation="relu"):
@@ -116,7 +116,7 @@ def test_cli_json_has_the_documented_keys(cli):
     report = json.loads(r.out)
     assert set(report) >= {"passed", "eps", "tol", "parameters"}
     assert report["passed"] is True and report["eps"] == 1e-6 and report["tol"] == 1e-7
-    assert [p["name"] for p in report["parameters"]] == ["W1", "W2", "b1", "b2"]
+    assert [p["name"] for p in report["parameters"]] == ["W1", "b1", "W2", "b2"]  # layer by layer
     for p in report["parameters"]:
         assert set(p) >= {"name", "shape", "checked", "kinks", "max_abs_error",
                           "max_rel_error", "passed"}
@@ -158,4 +158,5 @@ def test_cli_checks_a_sorted_classification_file(cli):
     r = cli("gradcheck", "iris", "--loss", "ce", "--hidden", "5", "--json")
     assert r.code == 0, r.err
     report = json.loads(r.out)
-    assert report["passed"] and report["parameters"][1]["shape"] == [3, 5]  # W2: 3 classes
+    # W2 (after W1, b1): 3 classes
+    assert report["passed"] and report["parameters"][2]["shape"] == [3, 5]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import XOR_X, XOR_Y
 
+from mlpcli.core.kernels import MLP, Workspace
 from mlpcli.core.losses import ce_grad, mse_grad, outputs_to_proba, softmax
-from mlpcli.core.model import MLP, Workspace
 from mlpcli.core.optim import SGD
 from mlpcli.errors import ConfigError
 
@@ -25,7 +25,7 @@ def lecture_network(seed=0):
 
 def grads_of(model, X, Y, scale=None, weight_decay=0.0):
     ws = Workspace(model.sizes, len(X), model.dtype)
-    loss = model.loss_grad(model.with_ones(X), Y, ws, mse_grad, scale, weight_decay)
+    loss = model.loss_grad(model.training_rows(X), Y, ws, mse_grad, scale, weight_decay)
     return loss, model.tensors(model.grad)
 
 
@@ -174,7 +174,7 @@ def test_padding_between_blocks_stays_zero_and_dtype_copies_keep_values():
     X, Y = np.random.default_rng(1).standard_normal((6, 3)), np.ones((6, 2))
     ws = Workspace(model.sizes, 6, model.dtype)
     for _ in range(3):
-        model.loss_grad(model.with_ones(X), Y, ws, mse_grad, 0.1, weight_decay=0.01)
+        model.loss_grad(model.training_rows(X), Y, ws, mse_grad, 0.1, weight_decay=0.01)
         SGD(model.theta, model.grad, momentum=0.9).step(0.1)
     assert not model.theta[padding].any() and not model.grad[padding].any()
     assert np.abs(model.theta[~padding]).min() > 0  # …while every parameter moved

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mlpcli.config import Config
-from mlpcli.core.model import MLP
+from mlpcli.core.kernels import MLP
 from mlpcli.core.optim import learning_rate
 from mlpcli.core.train import Trainer
 
@@ -81,16 +81,16 @@ def test_momentum_and_weight_decay_follow_pytorch_conventions(mu, nesterov):
 def test_shuffled_epochs_train_on_the_permuted_rows(monkeypatch, batch_gather):
     """Each epoch's minibatches are the rows of rng.permutation(n): gathered a whole epoch at a
     time in small chunks, or (wide rows) a minibatch at a time."""
-    import mlpcli.core.train
+    import mlpcli.core.batches
 
-    monkeypatch.setattr(mlpcli.core.train, "GATHER_BYTES", 3 * 3 * 8)  # 3 rows a chunk: 4 chunks
-    monkeypatch.setattr(mlpcli.core.train, "BATCH_GATHER_BYTES", 1 if batch_gather else 1 << 16)
+    monkeypatch.setattr(mlpcli.core.batches, "GATHER_BYTES", 3 * 3 * 8)  # 3 rows a chunk: 4 chunks
+    monkeypatch.setattr(mlpcli.core.batches, "BATCH_GATHER_BYTES", 1 if batch_gather else 1 << 16)
     X, Y = make_problem(10)
     cfg = Config(hidden=(4,), epochs=2, batch_size=4, patience=0, lr=0.01).validated()
     model = MLP.initialized([3, 4, 2], rng=np.random.default_rng(1))
     p = model.params()
     trainer = Trainer(model, X, Y, cfg=cfg, rng=np.random.default_rng(7))
-    assert trainer.batch_gather == batch_gather
+    assert trainer.plan.batch_gather == batch_gather
     trainer.run()
     order = np.random.default_rng(7)
     for _epoch in range(2):
@@ -160,9 +160,9 @@ def test_same_seed_same_weights_different_seed_different():
 
 @pytest.mark.parametrize("batch_gather", [False, True])
 def test_stop_mid_epoch_rolls_back_to_the_last_completed_epoch(monkeypatch, batch_gather):
-    import mlpcli.core.train
+    import mlpcli.core.batches
 
-    monkeypatch.setattr(mlpcli.core.train, "BATCH_GATHER_BYTES", 1 if batch_gather else 1 << 16)
+    monkeypatch.setattr(mlpcli.core.batches, "BATCH_GATHER_BYTES", 1 if batch_gather else 1 << 16)
     X, Y = make_problem(12)
     cfg = Config(hidden=(4,), epochs=10, batch_size=3, patience=0, momentum=0.5).validated()
     rng = np.random.default_rng(0)
@@ -185,7 +185,7 @@ def test_stop_mid_epoch_rolls_back_to_the_last_completed_epoch(monkeypatch, batc
                 trainer.optimizer.step = step
 
     trainer = Trainer(model, X, Y, cfg=cfg, rng=rng, callbacks=[StopInEpoch3()])
-    assert trainer.batch_gather == batch_gather
+    assert trainer.plan.batch_gather == batch_gather
     result = trainer.run()
     assert result.status == "interrupted" and result.epochs_run == 2
     np.testing.assert_array_equal(model.theta, seen[2][0])

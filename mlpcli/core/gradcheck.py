@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlpcli.core.losses import LOSSES
-from mlpcli.core.model import MLP, Workspace
+from mlpcli.core.kernels import MLP
+from mlpcli.core.losses import reduction_scale
+from mlpcli.core.model import ACTIVATIONS
 
 ABS_TOL = 1e-10  # absolute error below which a coordinate passes whatever its relative error
 
@@ -85,10 +86,8 @@ class GradcheckReport:
 
 
 def backprop_gradient(model: MLP, X, Y, loss="mse", reduction="sum", weight_decay=0.0):
-    """∂f/∂θ by the training code path (model.loss_grad), as a flat float64 copy."""
-    ws = Workspace(model.sizes, len(X), model.dtype)
-    scale = None if reduction == "sum" else 1.0 / len(X)
-    model.loss_grad(model.with_ones(X), Y, ws, LOSSES[loss][0], scale, weight_decay)
+    """∂f/∂θ by the code training uses (kernels.MLP.loss_grad), as a flat float64 copy."""
+    model.gradient(X, Y, loss, reduction, weight_decay)
     return model.grad.astype(np.float64, copy=True)
 
 
@@ -109,7 +108,9 @@ def check_gradients(model: MLP, X, Y, *, loss="mse", reduction="sum", weight_dec
 
     position = model.tensors(np.arange(model.theta.size))  # where each coordinate is in theta
     checks, coords = [], []
-    for name, view in model.tensors().items():
+    tensors = model.tensors()
+    for name in sorted(tensors, key=lambda k: (int(k[1:]), k[0] == "b")):  # W1, b1, W2, b2, …
+        view = tensors[name]
         size = view.size
         idx = np.arange(size)
         sampled = size > max_coords
@@ -138,7 +139,7 @@ def check_gradients(model: MLP, X, Y, *, loss="mse", reduction="sum", weight_dec
 
 
 class _Objective:
-    """The training objective f(θ), written out independently of model.py, in extended precision.
+    """The training objective f(θ), written out independently of kernels.py, in extended precision.
 
     Evaluating f in np.longdouble (80-bit on x86-64) keeps the roundoff of f(θ+ε) − f(θ−ε) far
     below the differences being measured, so ε = 1e-6 resolves gradients to ~1e-9 relative even
@@ -153,7 +154,7 @@ class _Objective:
         self.W = [W.astype(ld) for W in model.W]
         self.b = [b.astype(ld) for b in model.b]
         self.X, self.Y = X.astype(ld), Y.astype(ld)
-        self.sigma, _ = _scalar_activation(model.activation)
+        self.sigma, _ = ACTIVATIONS[model.activation]
         self.relu = model.activation == "relu"
         # forward once at θ: every layer's input A_{l-1} and pre-activation Z_l
         self.A, self.Z = [], []
@@ -225,7 +226,7 @@ def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0) -> di
     b1, b2 = model.b[0]
     (b3,) = model.b[1]
     x1, x2, y = X[:, 0], X[:, 1], Y[:, 0]
-    sigma, dsigma = _scalar_activation(model.activation)
+    sigma, dsigma = ACTIVATIONS[model.activation]
 
     z1 = w1 * x1 + w2 * x2 + b1
     z2 = w3 * x1 + w4 * x2 + b2
@@ -242,7 +243,7 @@ def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0) -> di
         "b2": w6 * dsigma(z2),
         "b3": np.ones_like(x1),
     }
-    scale = 1.0 if reduction == "sum" else 1.0 / len(X)
+    scale = reduction_scale(reduction, len(X))
     values = dict(zip(LECTURE_NAMES, (w1, w2, w3, w4, w5, w6, b1, b2, b3)))
     grads = {}
     for p in LECTURE_NAMES:
@@ -259,16 +260,3 @@ def lecture_coordinate_names() -> dict[str, str]:
         "w1": "W1[0,0]", "w2": "W1[0,1]", "w3": "W1[1,0]", "w4": "W1[1,1]",
         "w5": "W2[0,0]", "w6": "W2[0,1]", "b1": "b1[0]", "b2": "b1[1]", "b3": "b2[0]",
     }
-
-
-def _scalar_activation(name: str):
-    """σ and σ' as plain elementwise functions of z (independent of model.py's in-place code)."""
-    if name == "relu":
-        return (lambda z: np.where(z > 0, z, 0.0)), (lambda z: np.where(z > 0, 1.0, 0.0))
-    if name == "tanh":
-        return np.tanh, (lambda z: 1.0 - np.tanh(z) ** 2)
-
-    def s(z):
-        return 1.0 / (1.0 + np.exp(-z))
-
-    return s, (lambda z: s(z) * (1.0 - s(z)))

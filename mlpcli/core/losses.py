@@ -56,6 +56,11 @@ def ce_value(Yhat: np.ndarray, Y: np.ndarray, weights=None) -> float:
     return ce_grad(Yhat, Y, np.empty_like(Yhat), weights)
 
 
+def reduction_scale(reduction: str, rows: int) -> float:
+    """The factor on Σ_rows f in the objective: 1 for --reduction sum, 1/rows for mean."""
+    return 1.0 if reduction == "sum" else 1.0 / rows
+
+
 # Registry keyed by the CLI's --loss value: (gradient-writing function, value function).
 LOSSES = {
     "mse": (mse_grad, mse_value),

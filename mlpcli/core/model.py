@@ -1,17 +1,15 @@
-"""The multilayer perceptron: parameters, initialisation, forward and backward propagation.
+"""The lecture's multilayer perceptron, written as the equations: initialisation, forward, loss
+and backward on plain per-layer parameters W[l], b[l] (Python lists, layer 1 at index 0).
 
-A network with sizes [n_in, *hidden, n_out] has layers l = 1..L with
+W_l has shape (units of layer l, units of layer l−1), as in the lecture (z = W x + b); rows of X
+are examples, which is why the code multiplies by Wᵀ. For one hidden layer:
 
-    Z_l = A_{l-1} W_lᵀ + b_l        A_l = σ(Z_l) for hidden layers,  Ŷ = Z_L (linear output)
+    Z = X W1ᵀ + b1     H = σ(Z)     Ŷ = H W2ᵀ + b2          f = Σ_rows ½‖ŷ − y‖²
+    G = Ŷ − Y          ∇W2 = Gᵀ H   ∇b2 = Σ_rows G
+    Δ = (G W2) ⊙ σ'(Z) ∇W1 = Δᵀ X   ∇b1 = Σ_rows Δ
 
-W_l has shape (units of layer l, units of layer l−1), as in the lecture (z = W x + b); rows of
-X, Z, A are examples, which is why the code multiplies by Wᵀ. Backward, with G = ∂f/∂Ŷ:
-
-    ∇W_l = G_lᵀ A_{l-1}      ∇b_l = Σ_rows G_l      G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
-
-Every W_l and b_l is a view into one flat vector `theta` (one block per layer, see MLP); every
-gradient is a view into `grad` laid out the same way. An optimizer step is then a few whole-vector
-operations, whatever the depth, and gradcheck can perturb one coordinate at a time.
+The trainer runs the same network through kernels.py (one flat θ, aligned buffers, no
+allocation per step); tests/test_core_paths.py checks the two give the same gradients.
 """
 
 from __future__ import annotations
@@ -19,68 +17,20 @@ from __future__ import annotations
 import numpy as np
 
 from mlpcli.config import INIT_SCHEMES
+from mlpcli.core.losses import reduction_scale, softmax
 from mlpcli.errors import ConfigError
 
-# --- activations --------------------------------------------------------------------------------
-# Each hidden activation is applied in place (Z becomes A), and its derivative is written from the
-# activation A alone, so the pre-activation Z never needs to be kept:
-#   relu:    σ'(z) = 1 if z > 0 else 0   = [A > 0]
-#   tanh:    σ'(z) = 1 − tanh²(z)        = 1 − A²
-#   sigmoid: σ'(z) = s(z)(1 − s(z))      = A(1 − A)
+
+def _sigmoid(z):  # 1/(1 + e^−z), written as ½(1 + tanh(z/2)): no overflow for large |z|
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-# Zero as a numpy scalar of the array's own type: cheaper in a ufunc call than the Python 0, and
-# a float64 zero would make numpy compute a float32 array's ReLU in float64 (68 µs instead of
-# 16 µs on 128×512)
-_ZERO = {np.dtype(np.float32): np.float32(0), np.dtype(np.float64): np.float64(0)}
-
-
-def _relu(Z):
-    np.maximum(Z, _ZERO[Z.dtype], out=Z)
-
-
-SMALL_MASK = 4096  # elements below which np.sign (less call overhead) beats np.greater (measured)
-
-
-def _relu_grad(A, D, tmp):  # D ⊙= [A > 0]
-    if A.size < SMALL_MASK:
-        np.sign(A, out=tmp)  # = [A > 0], as A ≥ 0: 0.75 µs instead of 1.46 µs on 4×8
-    else:
-        np.greater(A, _ZERO[A.dtype], out=tmp)  # vectorized: 22 µs, not 42, on 128×512 float32
-    np.multiply(D, tmp, out=D)
-
-
-def _tanh(Z):
-    np.tanh(Z, out=Z)
-
-
-def _tanh_grad(A, D, tmp):  # D ⊙= 1 − A²
-    np.multiply(A, A, out=tmp)
-    np.subtract(1, tmp, out=tmp)
-    np.multiply(D, tmp, out=D)
-
-
-def _sigmoid(Z):
-    # s(z) = ½ (1 + tanh(z/2)): the same function as 1/(1+e^−z), without overflow for large |z|
-    Z *= 0.5
-    np.tanh(Z, out=Z)
-    Z *= 0.5
-    Z += 0.5
-
-
-def _sigmoid_grad(A, D, tmp):  # D ⊙= A (1 − A)
-    np.subtract(1, A, out=tmp)
-    tmp *= A
-    np.multiply(D, tmp, out=D)
-
-
-# name -> (apply in place, multiply a delta by σ' computed from the activation)
+# name -> (σ, σ'), elementwise functions of the pre-activation z
 ACTIVATIONS = {
-    "relu": (_relu, _relu_grad),
-    "tanh": (_tanh, _tanh_grad),
-    "sigmoid": (_sigmoid, _sigmoid_grad),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0),
+    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1.0 - _sigmoid(z))),
 }
-
 
 
 def default_init_scheme(activation: str) -> str:
@@ -103,223 +53,47 @@ def init_layer(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator)
     raise ConfigError(f"unknown --init-scheme {scheme!r}; choose one of: {', '.join(INIT_SCHEMES)}")
 
 
-SMALL_PRODUCT = 65536  # multiply-adds below which np.dot beats np.matmul
-# The version of theta's layout (see MLP), recorded in checkpoints: a flat theta written with
-# another layout must not be loaded coordinate by coordinate (weights.npz, by name, always can).
-THETA_LAYOUT = 2
-
-# The BLAS runs small products up to 1.5× faster when an operand starts on a cache line (measured
-# on digits' 32×65 · 65×128: 7.4 µs aligned, 10.9 µs at numpy's usual 16-byte alignment), so the
-# parameters, the workspace and the training rows start on ALIGN-byte boundaries.
-ALIGN = 64
-
-
-def aligned_empty(shape, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array whose data starts on an ALIGN-byte boundary."""
-    dtype = np.dtype(dtype)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    raw = np.empty(nbytes + ALIGN, np.uint8)
-    start = -raw.ctypes.data % ALIGN
-    return raw[start : start + nbytes].view(dtype).reshape(shape)
+def forward(W, b, X, activation="relu"):
+    """Every layer's input H[l] (H[0] = X) and pre-activation Z[l]; Ŷ = Z[-1] (linear output)."""
+    sigma, _ = ACTIVATIONS[activation]
+    H, Z = [X], []
+    for l in range(len(W)):
+        Z.append(H[l] @ W[l].T + b[l])  # Z = H Wᵀ + b
+        H.append(sigma(Z[l]))  # H = σ(Z)   (unused after the output layer)
+    return H[:-1], Z
 
 
-def aligned_zeros(shape, dtype) -> np.ndarray:
-    out = aligned_empty(shape, dtype)
-    out.fill(0)
-    return out
+def loss(Yhat, Y, name="mse"):
+    """f summed over the rows, and G = ∂f/∂Ŷ."""
+    if name == "mse":
+        G = Yhat - Y  # G = Ŷ − Y
+        return 0.5 * np.sum(G * G), G  # f = ½ Σ (ŷ − y)²
+    P = softmax(Yhat)  # p = softmax(ŷ)
+    return -np.sum(Y * np.log(P)), P - Y  # f = −Σ y log p,   G = P − Y
 
 
-class Workspace:
-    """Buffers for one minibatch size, allocated once and reused by every step.
-
-    A[l] holds layer l+1's activations (the last one is Ŷ), D[l] the delta of hidden layer l+1,
-    T[l] scratch for σ', `ones` a row of ones (Σ_rows G = 1ᵀG as a product). A smaller batch
-    (the last one of an epoch) uses views [:n] of them, made once per size by `views(n)`.
-    """
-
-    def __init__(self, sizes: list[int], rows: int, dtype):
-        # per layer, the product function: np.dot has less call overhead for small products,
-        # np.matmul is faster for large ones with a transposed operand (measured)
-        self.mm = [np.dot if rows * n_in * n_out < SMALL_PRODUCT else np.matmul
-                   for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self.A = [aligned_empty((rows, n), dtype) for n in sizes[1:]]
-        self.D = [aligned_empty((rows, n), dtype) for n in sizes[1:-1]]
-        self.T = [aligned_empty((rows, n), dtype) for n in sizes[1:-1]]
-        self.G = aligned_empty((rows, sizes[-1]), dtype)
-        self.ones = np.ones(rows, dtype)
-        self._views = {}
-
-    def views(self, n: int):
-        """(A, D, T, G, ones) cut to n rows; cached, so the training loop never slices."""
-        if n not in self._views:
-            self._views[n] = ([a[:n] for a in self.A], [d[:n] for d in self.D],
-                              [t[:n] for t in self.T], self.G[:n], self.ones[:n])
-        return self._views[n]
+def backward(W, H, Z, G, activation="relu"):
+    """∇W[l], ∇b[l] from the output gradient G, top layer first."""
+    _, dsigma = ACTIVATIONS[activation]
+    dW, db = [None] * len(W), [None] * len(W)
+    for l in reversed(range(len(W))):
+        dW[l] = G.T @ H[l]  # ∇W = Gᵀ H   (H = X for layer 1)
+        db[l] = G.sum(axis=0)  # ∇b = Σ_rows G
+        if l > 0:
+            G = (G @ W[l]) * dsigma(Z[l - 1])  # Δ = (G W) ⊙ σ'(Z), the layer below's G
+    return dW, db
 
 
-class MLP:
-    """A fully connected network: input → hidden layers (σ) → linear output.
-
-    `sizes` = [n_in, *hidden, n_out]. Parameters W[l] (n_out_l, n_in_l) and b[l] (n_out_l,), named
-    W1, b1, …, WL, bL outside the code, are views into the flat vector `theta`; their gradients
-    dW[l], db[l] views into `grad`. Each layer is stored in the layout its products read fastest:
-
-    - layer 1 as one block [W₁ᵀ; b₁] of shape (n_in + 1, n_1): the input with a column of ones
-      appended, [X 1], times it is X W₁ᵀ + b₁ in one product, and [X 1]ᵀ Δ₁ is [∇W₁ᵀ; ∇b₁];
-    - later layers as W_l (n_l, n_{l-1}) row by row, then b_l: the backward product G_l W_l reads
-      a contiguous W_l (for a 10-wide output layer up to 2.4× faster than through W_lᵀ).
-
-    Each layer starts on an ALIGN-byte boundary; the few coordinates of padding between layers
-    belong to no parameter and stay zero.
-    """
-
-    def __init__(self, sizes, activation: str = "relu", dtype=np.float64):
-        sizes = [int(n) for n in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ConfigError(f"layer sizes must be positive, got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"unknown --activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}"
-            )
-        self.sizes = sizes
-        self.activation = activation
-        self.dtype = np.dtype(dtype)
-        self.shapes = [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self.n_layers = len(self.shapes)
-        # where each layer starts in theta: after the previous one, rounded up to ALIGN
-        per_line = max(1, ALIGN // self.dtype.itemsize)
-        self.offsets, end = [], 0
-        for o, i in self.shapes:
-            start = -(-end // per_line) * per_line
-            self.offsets.append(start)
-            end = start + (i + 1) * o
-        self.theta = aligned_zeros(end, self.dtype)
-        self.grad = aligned_zeros(end, self.dtype)
-        self.first, self.W, self.b = self._views(self.theta)
-        self.dfirst, self.dW, self.db = self._views(self.grad)
-        self.WT = [W.T for W in self.W]  # (made once: the training loop never makes views)
-        self._act, self._act_grad = ACTIVATIONS[activation]
-
-    def _views(self, flat):
-        """Layer 1's block [W₁ᵀ; b₁], and per layer W and b, as views into `flat`."""
-        o, i = self.shapes[0]
-        first = flat[: (i + 1) * o].reshape(i + 1, o)  # (layer 1 starts at 0)
-        W, b = [first[:i].T], [first[i]]
-        for (o, i), start in zip(self.shapes[1:], self.offsets[1:]):
-            W.append(flat[start : start + o * i].reshape(o, i))
-            b.append(flat[start + o * i : start + o * (i + 1)])
-        return first, W, b
-
-    def with_ones(self, X: np.ndarray) -> np.ndarray:
-        """[X 1]: the input as `loss_grad` takes it, with a column of ones for the bias."""
-        out = aligned_empty((X.shape[0], X.shape[1] + 1), self.dtype)
-        out[:, :-1] = X
-        out[:, -1] = 1
-        return out
-
-    @classmethod
-    def initialized(cls, sizes, activation="relu", scheme=None, rng=None, dtype=np.float64):
-        """A new network with weights drawn from `rng` by `scheme` (default: by activation)."""
-        model = cls(sizes, activation, dtype)
-        scheme = scheme or default_init_scheme(activation)
-        rng = rng if rng is not None else np.random.default_rng(0)
-        for W, (o, i) in zip(model.W, model.shapes):
-            W[...] = init_layer(i, o, scheme, rng)
-        return model
-
-    def astype(self, dtype) -> MLP:
-        """This network if it already has `dtype`, else a copy converted to it."""
-        if np.dtype(dtype) == self.dtype:
-            return self
-        copy = MLP(self.sizes, self.activation, dtype)
-        copy.load_params(self.tensors())  # (the padding between layers depends on the dtype)
-        return copy
-
-    # --- parameters by name -------------------------------------------------------------------
-
-    def names(self) -> list[str]:
-        """Parameter names in theta's order: W1 … WL, then b1 … bL."""
-        L = self.n_layers
-        return [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
-
-    def tensors(self, flat=None) -> dict[str, np.ndarray]:
-        """{name: view} into `flat` (default theta), e.g. model.tensors(model.grad)['W1'].
-
-        model.tensors(np.arange(model.theta.size)) says where each coordinate lives in theta.
-        """
-        _, W, b = self._views(self.theta if flat is None else flat)
-        return dict(zip(self.names(), W + b))
-
-    def params(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters by name, as saved in weights.npz."""
-        return {k: v.copy() for k, v in self.tensors().items()}
-
-    def load_params(self, params, source: str = "weights") -> None:
-        """Copy parameters in by name, checking every key and shape."""
-        for name, view in self.tensors().items():
-            if name not in params:
-                have = ", ".join(sorted(params)) or "none"
-                raise ConfigError(f"{source}: missing array {name!r} (has: {have})")
-            value = np.asarray(params[name])
-            if value.shape != view.shape:
-                raise ConfigError(
-                    f"{source}: {name} has shape {value.shape}, the network needs {view.shape} "
-                    f"(layers {self.sizes})"
-                )
-            if not np.issubdtype(value.dtype, np.number):
-                raise ConfigError(f"{source}: {name} is not numeric (dtype {value.dtype})")
-            view[...] = value
-
-    # --- forward ----------------------------------------------------------------------------
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """Ŷ for the rows of X, allocating (inference and evaluation)."""
-        A = np.asarray(X, dtype=self.dtype)
-        for WT, b in zip(self.WT[:-1], self.b[:-1]):
-            A = A @ WT + b  # Z = A Wᵀ + b
-            self._act(A)  # A = σ(Z), in place
-        return A @ self.WT[-1] + self.b[-1]  # linear output
-
-    # --- one training step's gradient ------------------------------------------------------
-
-    def loss_grad(self, X1, Y, ws: Workspace, loss_grad_fn, scale=None, weight_decay=0.0,
-                  weights=None) -> float:
-        """Forward, loss and backward on a minibatch: the gradient of the training objective
-
-            scale · Σ_rows f(ŷ, y) + λ/2 Σ_l ‖W_l‖²     (scale 1 for the lecture's sum, 1/n mean)
-
-        is left in `grad`; returns the unscaled data term Σ_rows f (with `weights`, in reporting
-        units) for logging. X1 = [X 1] (`with_ones`). The trainer may fold the learning rate into
-        `scale` and `weight_decay`, making `grad` ε times the gradient. Everything is written
-        into the workspace's buffers: nothing is allocated.
-        """
-        A, D, T, G, ones = ws.views(X1.shape[0])
-        W, WT, b, dW, db = self.W, self.WT, self.b, self.dW, self.db
-        act, act_grad, L, mm = self._act, self._act_grad, self.n_layers, ws.mm
-
-        # forward propagate: Z_l = A_{l-1} W_lᵀ + b_l, A_l = σ(Z_l); Ŷ = Z_L
-        mm[0](X1, self.first, out=A[0])  # [X 1] [W₁ᵀ; b₁] = X W₁ᵀ + b₁
-        for l in range(1, L):
-            act(A[l - 1])  # in place: A[l-1] now holds σ(Z_{l-1})
-            mm[l](A[l - 1], WT[l], out=A[l])
-            A[l] += b[l]
-
-        # loss, and G = ∂f/∂Ŷ
-        loss_sum = loss_grad_fn(A[-1], Y, G, weights)
-        if scale is not None:
-            G *= scale  # fold the scalars into the small operand
-
-        # backward propagate: ∇W_l = G_lᵀ A_{l-1}, ∇b_l = 1ᵀ G_l, G_{l-1} = (G_l W_l) ⊙ σ'(Z_{l-1})
-        for l in range(L - 1, 0, -1):
-            mm[l](G.T, A[l - 1], out=dW[l])
-            np.dot(ones, G, out=db[l])
-            mm[l](G, W[l], out=D[l - 1])
-            act_grad(A[l - 1], D[l - 1], T[l - 1])
-            G = D[l - 1]
-        mm[0](X1.T, G, out=self.dfirst)  # [X 1]ᵀ Δ = [∇W₁ᵀ; ∇b₁]
-
-        if weight_decay:
-            for l in range(L):
-                dW[l] += weight_decay * W[l]  # + λW
-        return loss_sum
+def objective(W, b, X, Y, activation="relu", loss_name="mse", reduction="sum",
+              weight_decay=0.0):
+    """The training objective f = [1/n] Σ_rows f(ŷ, y) + λ/2 Σ_l ‖W_l‖² and its gradients:
+    (f, ∇W, ∇b)."""
+    H, Z = forward(W, b, X, activation)
+    f, G = loss(Z[-1], Y, loss_name)
+    scale = reduction_scale(reduction, len(X))  # 1 for the sum over the rows, 1/n for the mean
+    f, G = scale * f, scale * G
+    dW, db = backward(W, H, Z, G, activation)
+    for l in range(len(W)):
+        f += 0.5 * weight_decay * np.sum(W[l] * W[l])  # + λ/2 ‖W‖²
+        dW[l] = dW[l] + weight_decay * W[l]  # ∇W + λW
+    return f, dW, db

@@ -6,12 +6,13 @@ PyTorch's SGD conventions (no dampening), so results can be cross-checked:
     v ← μ v + g          w ← w − ε v                 (momentum)
     v ← μ v + g          w ← w − ε (g + μ v)         (Nesterov)
 
-Weight decay is part of the gradient g (model.loss_grad adds λW), as in PyTorch.
+Weight decay is part of the gradient g (the model adds λW), as in PyTorch.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -25,6 +26,7 @@ class SGD:
         self._step = np.empty_like(theta)  # scratch for ε·(direction), reused every step
 
     def step(self, lr: float) -> None:
+        """One update from the gradient in `grad`."""
         g, step = self.grad, self._step
         if self.velocity is not None:
             v, mu = self.velocity, self.momentum
@@ -38,6 +40,18 @@ class SGD:
                 g = v
         np.multiply(g, lr, out=step)
         self.theta -= step  # w ← w − ε g
+
+    def updates(self, lr: float):
+        """How to train at learning rate ε: (the factor to compute `grad` with, the update to
+        call after each gradient).
+
+        Plain SGD asks for the gradient times ε, which backprop folds into the minibatch's
+        small output gradient: its update is then a single θ −= grad, no pass over θ to
+        multiply by ε. With momentum the velocity needs the gradient itself.
+        """
+        if self.velocity is None:
+            return lr, partial(np.subtract, self.theta, self.grad, out=self.theta)  # w ← w − ε∇w
+        return 1.0, partial(self.step, lr)
 
 
 def learning_rate(epoch: int, lr: float, schedule: str = "constant", epochs: int = 1,

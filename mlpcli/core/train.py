@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from mlpcli.core.batches import BatchPlan
+from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import LOSSES, predicted_class
-from mlpcli.core.model import MLP, Workspace, aligned_empty
 from mlpcli.core.optim import SGD, learning_rate
 
 EVAL_ROWS = 4096  # rows per forward pass when evaluating (bounds the evaluation buffers)
-GATHER_BYTES = 1 << 20  # shuffling gathers rows through a buffer of this size (stays in cache)
-BATCH_GATHER_BYTES = 1 << 16  # minibatches at least this large gather their own rows (measured)
 
 
 @dataclass(slots=True)
@@ -66,7 +65,6 @@ class Trainer:
             return None if A is None else np.ascontiguousarray(A, dtype=model.dtype)
 
         X_train, Y_train = as_model_dtype(X_train), as_model_dtype(Y_train)
-        self.X, self.Y = X_train, Y_train
         self.X_val, self.Y_val = as_model_dtype(X_val), as_model_dtype(Y_val)
         self.has_val = X_val is not None and len(X_val) > 0
         self.loss_weights = loss_weights
@@ -75,46 +73,9 @@ class Trainer:
         self.loss_grad_fn, self.loss_value_fn = LOSSES[cfg.loss]
         self.optimizer = SGD(model.theta, model.grad, cfg.momentum, cfg.nesterov)
 
-        n = len(X_train)
-        B = min(cfg.batch_size, n)
-        self.ws = Workspace(model.sizes, B, model.dtype)
-        self.labels = predicted_class(Y_train) if classification else None
-        # The rows the minibatches are cut from: one copy [X 1] of the training inputs with a
-        # column of ones (see MLP.loss_grad). Shuffling a single minibatch would only reorder a
-        # sum: then it is skipped. Two ways to shuffle, the same minibatches either way: narrow
-        # rows are gathered a whole epoch at a time into Xs (one call for many small batches);
-        # wide ones (a minibatch of ≥ BATCH_GATHER_BYTES) a minibatch at a time from Xs, left
-        # unshuffled, into a buffer still in cache when the products read it, instead of two
-        # passes over all the data per epoch (mnist-shaped: 40 µs a batch instead of 99 µs).
-        self.shuffle = cfg.shuffle and n > B
-        self.Xs = model.with_ones(X_train)
-        self.batch_gather = self.shuffle and B * self.Xs[0].nbytes >= BATCH_GATHER_BYTES
-        if self.shuffle:
-            self.perm = np.empty(n, np.intp)
-            if self.batch_gather:
-                self._xb = aligned_empty((B, self.Xs.shape[1]), self.Xs.dtype)
-            else:
-                rows = max(1, GATHER_BYTES // max(1, X_train.shape[1] * X_train.itemsize))
-                self._gather = np.empty((min(rows, n), X_train.shape[1]), X_train.dtype)
-            self.Ys = aligned_empty(Y_train.shape, Y_train.dtype)
-            self.labels_s = np.empty_like(self.labels) if classification else None
-        else:
-            self.Ys, self.labels_s = Y_train, self.labels
-        # the minibatches, made once: views of the (shuffled) rows and labels, the reduction's
-        # scale (1, or 1/rows), the workspace's view of their outputs Ŷ, and with batch_gather
-        # which rows of Xs to gather into the rows' buffer
-        self.batches = []
-        for s in range(0, n, B):
-            rows = min(B, n - s)
-            self.batches.append((
-                self._xb[:rows] if self.batch_gather else self.Xs[s : s + B],
-                self.Ys[s : s + B],
-                None if self.labels_s is None else self.labels_s[s : s + B],
-                1.0 if cfg.reduction == "sum" else 1.0 / rows,
-                self.ws.views(rows)[0][-1],
-                self.perm[s : s + B] if self.batch_gather else None,
-            ))
-        self._last_Y = self.batches[-1][1]
+        labels = predicted_class(Y_train) if classification else None
+        self.plan = BatchPlan(model, X_train, Y_train, labels, cfg.batch_size, cfg.shuffle,
+                              cfg.reduction)
 
         # progress, all of it saved in a checkpoint
         self.epoch = 0  # epochs completed
@@ -186,7 +147,7 @@ class Trainer:
                 break
 
             # evaluate
-            n = len(self.X)
+            n = len(self.plan.X)
             train_loss = loss_sum / n
             train_acc = correct / n if self.classification else None
             val_loss = val_acc = None
@@ -197,7 +158,7 @@ class Trainer:
             record = EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, lr, self.elapsed)
             self.history.append(record)
 
-            # remember the best epoch; stop early?
+            # stop? (remember the best epoch; early stopping after `patience` epochs without one)
             monitored = val_loss if self.has_val else train_loss
             if monitored < self.best - cfg.min_delta:
                 self.best, self.best_epoch, self.wait = monitored, epoch, 0
@@ -214,46 +175,25 @@ class Trainer:
 
     def _train_epoch(self, lr: float):
         """One pass over the training rows; (loss sum, correct count), or None if interrupted."""
-        model, ws, cfg = self.model, self.ws, self.cfg
+        plan, weights = self.plan, self.loss_weights
         self._save_epoch_start()
+        plan.reshuffle(self.rng)  # shuffle
 
-        # shuffle: gather the epoch's rows into the buffers the minibatches are views of, or
-        # (batch_gather) only their order (mode="clip": no bounds-checked copy of the output)
-        if self.shuffle:
-            perm = self.perm
-            perm[...] = self.rng.permutation(len(perm))
-            if not self.batch_gather:
-                # into [X 1] through a small contiguous buffer: a gather straight into the
-                # strided columns would allocate a temporary the size of the data, every epoch
-                buf, step = self._gather, len(self._gather)
-                for s in range(0, len(perm), step):
-                    rows = perm[s : s + step]
-                    np.take(self.X, rows, axis=0, out=buf[: len(rows)], mode="clip")
-                    self.Xs[s : s + len(rows), :-1] = buf[: len(rows)]
-            np.take(self.Y, perm, axis=0, out=self.Ys, mode="clip")
-            if self.labels_s is not None:
-                np.take(self.labels, perm, out=self.labels_s, mode="clip")
-
-        # plain SGD folds ε into the minibatch's scale (and λ): grad is then ε·∇, one update
-        plain = self.optimizer.velocity is None
-        step_scale = lr if plain else 1.0
-        wd = cfg.weight_decay * step_scale
-        theta, grad, step = model.theta, model.grad, self.optimizer.step
-        loss_grad, loss_grad_fn, weights = model.loss_grad, self.loss_grad_fn, self.loss_weights
+        # the optimizer says how to scale the gradient (ε itself, for plain SGD) and λ with it
+        grad_scale, update = self.optimizer.updates(lr)
+        wd = self.cfg.weight_decay * grad_scale
+        loss_grad, loss_grad_fn, ws = self.model.loss_grad, self.loss_grad_fn, plan.ws
         loss_sum, correct = 0.0, 0
-        Xs, last_Y = self.Xs, self._last_Y
-        for Xb, Yb, labels_b, scale, Yhat, rows in self.batches:
-            if rows is not None:  # (batch_gather)
-                np.take(Xs, rows, axis=0, out=Xb, mode="clip")
+        rows, last_Y = plan.rows, plan.last_Y
+        for Xb, Yb, labels_b, scale, Yhat, gather in plan.batches:
+            if gather is not None:  # (wide rows: this minibatch's own)
+                np.take(rows, gather, axis=0, out=Xb, mode="clip")
             # forward / backward / update
-            scale = None if scale * step_scale == 1.0 else scale * step_scale
+            scale = None if scale * grad_scale == 1.0 else scale * grad_scale
             loss_sum += loss_grad(Xb, Yb, ws, loss_grad_fn, scale, wd, weights)
             if labels_b is not None:
                 correct += int(np.count_nonzero(predicted_class(Yhat) == labels_b))
-            if plain:
-                theta -= grad  # w ← w − ε∇w
-            else:
-                step(lr)
+            update()
             if self.stop_requested and Yb is not last_Y:  # (with batch_gather Xb is one buffer)
                 return None
         return loss_sum, correct
@@ -278,14 +218,14 @@ class Trainer:
         np.copyto(self._theta0, self.model.theta)
         if self._velocity0 is not None:
             np.copyto(self._velocity0, self.optimizer.velocity)
-        if self.shuffle:  # (without shuffling the epoch draws nothing from the generator)
+        if self.plan.shuffle:  # (without shuffling the epoch draws nothing from the generator)
             self._rng_state0 = self.rng.bit_generator.state
 
     def _restore_epoch_start(self):
         np.copyto(self.model.theta, self._theta0)
         if self._velocity0 is not None:
             np.copyto(self.optimizer.velocity, self._velocity0)
-        if self.shuffle:
+        if self.plan.shuffle:
             self.rng.bit_generator.state = self._rng_state0
 
     def state(self) -> dict:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpcli.core.model import THETA_LAYOUT
+from mlpcli.core.kernels import THETA_LAYOUT
 from mlpcli.errors import ConfigError, RunError
 from mlpcli.runs.files import load_npz, read_json, save_npz, write_atomic, write_json
 
@@ -307,7 +307,7 @@ class Run:
     def model(self):
         """(MLP, Preprocessor) as saved: everything `predict` needs."""
         from mlpcli.data import Preprocessor
-        from mlpcli.core.model import MLP
+        from mlpcli.core.kernels import MLP
 
         info = self.model_info()
         try:
