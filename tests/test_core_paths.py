@@ -76,3 +76,23 @@ def test_the_lectures_backward_is_the_derivative_of_its_loss():
                 f_minus = lecture.objective(W, b, X, Y, "tanh", "ce", "mean", 0.1)[0]
                 P.flat[k] = old
                 assert G.flat[k] == pytest.approx((f_plus - f_minus) / (2 * eps), abs=1e-8)
+
+
+def test_gradcheck_checks_the_fast_path_training_uses(monkeypatch):
+    from mlpcli.core import kernels
+    from mlpcli.core.gradcheck import check_gradients
+
+    fast, _, _, X, Y = problem("mse", (5,), "tanh", seed=3)
+    assert check_gradients(fast, X, Y).passed
+    apply, _ = kernels.IN_PLACE["tanh"]
+
+    def wrong_grad(A, D, tmp):  # D ⊙= 1 − A, not 1 − A²
+        np.subtract(1, A, out=tmp)
+        np.multiply(D, tmp, out=D)
+
+    monkeypatch.setitem(kernels.IN_PLACE, "tanh", (apply, wrong_grad))
+    broken = MLP(fast.sizes, "tanh")
+    broken.load_params(fast.params())
+    report = check_gradients(broken, X, Y)
+    assert not report.passed
+    assert [t.name for t in report.parameters if not t.passed] == ["W1", "b1"]

@@ -54,13 +54,14 @@ def init_layer(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator)
 
 
 def forward(W, b, X, activation="relu"):
-    """Every layer's input H[l] (H[0] = X) and pre-activation Z[l]; Ŷ = Z[-1] (linear output)."""
+    """The input H[l] of every layer (H[0] = X) and its pre-activation Z[l]; Ŷ = Z[-1]."""
     sigma, _ = ACTIVATIONS[activation]
     H, Z = [X], []
     for l in range(len(W)):
-        Z.append(H[l] @ W[l].T + b[l])  # Z = H Wᵀ + b
-        H.append(sigma(Z[l]))  # H = σ(Z)   (unused after the output layer)
-    return H[:-1], Z
+        Z.append(H[l] @ W[l].T + b[l])  # Z = H Wᵀ + b   (the last one is the linear output Ŷ)
+        if l < len(W) - 1:
+            H.append(sigma(Z[l]))  # H = σ(Z), the next layer's input
+    return H, Z
 
 
 def loss(Yhat, Y, name="mse"):
