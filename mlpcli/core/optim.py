@@ -24,6 +24,9 @@ class SGD:
         self.momentum, self.nesterov = momentum, nesterov
         self.velocity = np.zeros_like(theta) if momentum else None
         self._step = np.empty_like(theta)  # scratch for ε·(direction), reused every step
+        # plain SGD's update from grad = ε∇ (see updates); out passed by position: the call is
+        # then as cheap as an inline θ −= grad
+        self._subtract_grad = partial(np.subtract, theta, grad, theta)
 
     def step(self, lr: float) -> None:
         """One update from the gradient in `grad`."""
@@ -50,7 +53,7 @@ class SGD:
         multiply by ε. With momentum the velocity needs the gradient itself.
         """
         if self.velocity is None:
-            return lr, partial(np.subtract, self.theta, self.grad, out=self.theta)  # w ← w − ε∇w
+            return lr, self._subtract_grad  # w ← w − ε∇w
         return 1.0, partial(self.step, lr)
 
 
