@@ -16,7 +16,7 @@ from mlpcli.errors import ConfigError, DataError
 MAX_CLASS_VALUES = 20  # task auto: an integer-valued target with at most this many values is labels
 MAX_LISTED = 20  # column names shown in an error message before "..."
 _INTEGER = re.compile(r"[+-]?\d+")
-_FLOAT_MAX = np.finfo(np.float64).max
+_FLOAT_MAX = int(np.finfo(np.float64).max)  # as an int: comparing a huge int to a float overflows
 
 
 @dataclass

@@ -114,7 +114,8 @@ class Preprocessor:
         else:
             for j in np.flatnonzero(numeric):
                 _check_scale(np.abs(X[:, j]).max(), f"column {self.input_names[j]!r}", "reaches",
-                             source, dtype)
+                             source, dtype, advice="standardize it (drop --no-standardize) or "
+                                                   "rescale it")
         if Y is None:
             return self
         if self.standardize:
@@ -289,31 +290,32 @@ def _mean_std(A: np.ndarray, names: list[str], columns: np.ndarray, source: str,
     column gets std 1. Each column is divided by a power of two near its largest magnitude first
     and multiplied back after: exact, so ordinary data gives numpy's results bit for bit, while
     sums of ±1e308 do not overflow and squares of 1e-320 do not underflow. DataError for a
-    column whose range max − min itself overflows."""
+    column whose distance x − mean itself overflows (e.g. 1.7e308 and −1.7e308 beside 1e308)."""
     mean, std = np.zeros(A.shape[1]), np.ones(A.shape[1])
     if not columns.any():
         return mean, std
     B = A[:, columns] if not columns.all() else A
     _, exponent = np.frexp(np.abs(B).max(axis=0))
-    scale = np.ldexp(1.0, exponent)  # 2^e ≥ the largest magnitude; 1 for an all-zero column
+    scale = np.ldexp(1.0, exponent - 1)  # 2^(e−1) ≤ the largest magnitude < 2^e (2^1024 = inf)
     B /= scale  # in place: B is A or a copy of its columns
-    lo, hi = B.min(axis=0), B.max(axis=0)
-    m, s = B.mean(axis=0) * scale, B.std(axis=0) * scale
+    m, s = B.mean(axis=0), B.std(axis=0)
+    reach = np.maximum(B.max(axis=0) - m, m - B.min(axis=0))  # the largest |x − mean|
     B *= scale
     with np.errstate(over="ignore"):
-        spans = (hi - lo) * scale
-    for name, span, a, b in zip(names, spans, lo * scale, hi * scale, strict=True):
-        if not np.isfinite(span):
+        reach *= scale
+    for name, r, lo, hi in zip(names, reach, B.min(axis=0), B.max(axis=0), strict=True):
+        if not np.isfinite(r):
             raise DataError(
-                f"{source}: {role} {name!r} spans {a:.3g} to {b:.3g}, more than float64 can "
-                "hold in one difference; rescale the column"
+                f"{source}: {role} {name!r} spans {lo:.3g} to {hi:.3g}: x − mean overflows "
+                "float64, so it cannot be standardized; rescale the column"
             )
-    s[spans == 0] = 1.0  # exactly constant (std could be round-off, not 0)
-    mean[columns], std[columns] = m, s
+    s[reach == 0] = 1.0  # exactly constant (std could be round-off, not 0)
+    mean[columns], std[columns] = m * scale, s * scale
     return mean, std
 
 
-def _check_scale(scale: float, what: str, verb: str, source: str, dtype, tiny: bool = False):
+def _check_scale(scale: float, what: str, verb: str, source: str, dtype, tiny: bool = False,
+                 advice: str = "rescale the column to values near 1"):
     """DataError when the square of `scale` (a column's typical size) overflows `dtype` — no
     step size can train on it — or, with `tiny`, underflows below the smallest normal float64,
     so losses would read 0."""
@@ -322,10 +324,10 @@ def _check_scale(scale: float, what: str, verb: str, source: str, dtype, tiny: b
     if square > np.finfo(dtype).max:
         raise DataError(
             f"{source}: {what} {verb} {scale:.3g}; its square overflows {np.dtype(dtype).name}, "
-            "so training cannot work — rescale the column to values near 1"
+            f"so training cannot work; {advice}"
         )
     if tiny and scale > 0 and square < _TINY:
         raise DataError(
             f"{source}: {what} {verb} {scale:.3g}; its square underflows float64, so every "
-            "loss would read 0 — rescale the column to values near 1"
+            f"loss would read 0; {advice}"
         )
