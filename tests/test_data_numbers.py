@@ -166,3 +166,12 @@ def test_thousands_of_classes_without_training_rows_are_one_warning_line(tmp_pat
     lines = [w for w in ds.warnings if "no training rows" in w]
     assert len(lines) == 1
     assert lines[0].startswith("600 of the 3000 classes of target 'y' have no training rows")
+
+
+def test_a_column_whose_std_underflows_is_refused_and_a_constant_one_keeps_std_1(tmp_path):
+    with pytest.raises(DataError, match="column 'x' varies by less than float64 can standardize"):
+        load(write(tmp_path, "x,y\n5e-324,0\n0,1\n5e-324,0\n"))
+    ds = load(write(tmp_path, "x,z,y\n1e308,7,0\n1e308,7,1\n1e308,7,0\n"))
+    assert ds.preprocessor.x_mean == [1e308, 7.0]
+    assert ds.preprocessor.x_std == [1.0, 1.0]
+    np.testing.assert_array_equal(ds.X_train, np.zeros((3, 2)))

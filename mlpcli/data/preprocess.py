@@ -309,8 +309,15 @@ def _mean_std(A: np.ndarray, names: list[str], columns: np.ndarray, source: str,
                 f"{source}: {role} {name!r} spans {lo:.3g} to {hi:.3g}: x − mean overflows "
                 "float64, so it cannot be standardized; rescale the column"
             )
+    m, s = m * scale, s * scale
+    for name, sd, r in zip(names, s, reach, strict=True):
+        if sd == 0 and r > 0:  # e.g. 0 and 5e-324: the std underflows to 0
+            raise DataError(
+                f"{source}: {role} {name!r} varies by less than float64 can standardize "
+                "(its standard deviation underflows to 0); rescale the column"
+            )
     s[reach == 0] = 1.0  # exactly constant (std could be round-off, not 0)
-    mean[columns], std[columns] = m * scale, s * scale
+    mean[columns], std[columns] = m, s
     return mean, std
 
 
