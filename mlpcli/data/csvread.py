@@ -35,9 +35,9 @@ def read_csv(
 
     `path` is a file, a pipe, `-` for stdin, or a compressed file (see source.py). `sep` is a
     delimiter ("tab" and "\\t" mean tab); without it the delimiter is sniffed among comma,
-    semicolon and tab. `df.attrs`: "source" (the file name, for messages), "sha256" (of the bytes
-    as stored), "decimal_commas" (columns of decimal-comma numbers read as numbers) and
-    "decimal_comma_text" ({column: example} of such columns left as text in a comma-separated file).
+    semicolon and tab. `df.attrs`: "source" (the file name, for messages), "decimal_commas"
+    (columns of decimal-comma numbers read as numbers) and "decimal_comma_text" ({column:
+    example} of such columns left as text in a comma-separated file).
     """
     source = path if isinstance(path, Source) else open_source(path)
     name = source.name
@@ -60,7 +60,6 @@ def read_csv(
             "one target — wrong --sep?"
         )
     df.attrs["source"] = name
-    df.attrs["sha256"] = source.sha256()
     df.attrs["decimal_commas"], df.attrs["decimal_comma_text"] = _decimal_commas(df, delimiter)
     return df
 

@@ -34,6 +34,7 @@ from mlpcli.data.columns import (
 )
 from mlpcli.data.csvread import read_csv
 from mlpcli.data.preprocess import Preprocessor
+from mlpcli.data.source import open_source
 from mlpcli.errors import ConfigError
 
 MANY_CATEGORIES = 50  # warn when a text feature one-hot encodes into more inputs than this
@@ -91,13 +92,13 @@ def load_dataset(
     """Read, check, encode, split and standardize a CSV (see the module docstring)."""
     _check_options(task, loss, val_frac, dtype)
     path = resolve_data(data)
-    df = read_csv(path, sep=sep, encoding=encoding)
+    stream = open_source(path)  # read once if it is a pipe: hashed and parsed from memory
+    df = read_csv(stream, sep=sep, encoding=encoding)
     source = df.attrs["source"]
     n_rows, n_columns = df.shape
     targets, feats = select_columns(df, target, features, drop_columns, source)
     columns = {name: parse_column(df[name], name, source) for name in [*feats, *targets]}
     notes = _decimal_comma_notes(df.attrs, columns)
-    sha256 = df.attrs["sha256"]
     del df  # only the parsed columns are needed from here on
     first_bad = first_bad_cell(columns) if dropna else None
     rows, columns, n_dropped = drop_bad_rows(columns, dropna, source)
@@ -134,7 +135,7 @@ def load_dataset(
         val_rows=rows[val],
         preprocessor=pre,
         path=path,
-        sha256=sha256,
+        sha256=stream.sha256(),
         n_rows=n_rows,
         n_columns=n_columns,
         val_frac=vf,
