@@ -411,3 +411,87 @@ def test_decimal_comma_file_trains_and_predicts_on_numbers(cli, tmp_path):
     r = cli("predict", "latest", "dc.csv")
     assert r.code == 0, r.err
     assert len(r.out.strip().splitlines()) == 5
+
+
+# --- pipes, compressed and special files, numbers at the edges (issue 19) -----------------------
+# Each failed on b35f5ce: stdin lost its first 64 KiB and was hashed empty, .gz was "binary",
+# /dev/zero was sniffed, rot13 and CR-only files were "unexpected" exit-1 errors, large integer
+# labels were merged, --n 10000000000 was a MemoryError.
+
+def _rows_csv(rows: int = 20_000) -> bytes:
+    rng = np.random.default_rng(0)
+    A = np.round(rng.uniform(0, 1, (rows, 2)), 6)
+    return ("a,b,y\n" + "".join(f"{a},{b},{i % 2}\n" for i, (a, b) in enumerate(A))).encode()
+
+
+def _dataset_record(runs_dir: Path) -> dict:
+    (run,) = run_dirs(runs_dir)
+    return json.loads((run / "config.json").read_text())["dataset"]
+
+
+@pytest.mark.parametrize("data_arg", ["-", "/dev/stdin"])
+def test_training_from_a_pipe_on_stdin_sees_every_row(tmp_path, data_arg):
+    import hashlib
+    import subprocess
+    import sys
+
+    data = _rows_csv()
+    runs_dir = tmp_path / "runs"
+    r = subprocess.run(
+        [sys.executable, "-m", "mlpcli", "train", data_arg, "--epochs", "1", "--runs-dir",
+         str(runs_dir)], input=data, capture_output=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr.decode()
+    record = _dataset_record(runs_dir)
+    assert record["rows"] == 20_000
+    assert record["train_rows"] + record["val_rows"] == 20_000
+    assert record["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_gzip_file_trains_and_predicts(cli, tmp_path, runs_dir):
+    import gzip
+
+    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(_rows_csv(3000)))
+    assert cli("train", "d.csv.gz", "--epochs", "1").code == 0
+    assert _dataset_record(runs_dir)["rows"] == 3000
+    r = cli("predict", "latest", "d.csv.gz")
+    assert r.code == 0
+    assert len(pd.read_csv(io.StringIO(r.out))) == 3000
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["train", "/dev/zero"], ["/dev/zero", "is a device"]),
+        (["train", "xor", "--encoding", "rot13"], ["--encoding", "rot13", "not a text encoding"]),
+        (["datasets", "make", "moons", "--n", "10000000000"], ["10000000000", "memory"]),
+    ],
+)
+def test_special_files_codecs_and_huge_n_are_one_line_exit_2(cli, runs_dir, args, words):
+    line = assert_one_error_line(cli(*args), runs_dir)
+    assert all(w in line for w in words), line
+
+
+def test_a_cr_only_file_trains_like_its_lf_twin(cli, tmp_path, runs_dir):
+    text = "x1,x2,y\n" + "0,0,0\n0,1,1\n1,0,1\n1,1,0\n" * 3
+    (tmp_path / "lf.csv").write_text(text)
+    (tmp_path / "cr.csv").write_bytes(text.replace("\n", "\r").encode())
+    for name in ("lf", "cr"):
+        assert cli("train", f"{name}.csv", "--epochs", "3", "--name", name).code == 0
+    lf, cr = (np.load(next(runs_dir.glob(f"*-{n}")) / "weights.npz") for n in ("lf", "cr"))
+    for key in lf.files:
+        np.testing.assert_array_equal(lf[key], cr[key])
+
+
+def test_large_integer_labels_come_back_exactly_from_predict(cli, tmp_path, runs_dir):
+    big = 2**53
+    labels = [big + k for k in range(4)] * 5
+    (tmp_path / "big.csv").write_text(
+        "x,y\n" + "".join(f"{i % 4},{y}\n" for i, y in enumerate(labels)))
+    assert cli("train", "big.csv", "--task", "classification", "--epochs", "2").code == 0
+    (run,) = run_dirs(runs_dir)
+    assert json.loads((run / "model.json").read_text())["preprocessing"]["classes"] == [
+        big, big + 1, big + 2, big + 3]
+    r = cli("predict", "latest", "big.csv")
+    assert r.code == 0, r.err
+    predicted = pd.read_csv(io.StringIO(r.out), dtype=str)["pred_y"]
+    assert set(predicted) <= {str(big + k) for k in range(4)}

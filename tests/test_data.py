@@ -19,7 +19,7 @@ from mlpcli.data import (
     resolve_data,
     split_rows,
 )
-from mlpcli.data import dataset as data
+from mlpcli.data import source as data_source
 from mlpcli.errors import ConfigError, DataError
 
 
@@ -212,7 +212,7 @@ def test_permission_error(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(data, "open", denied, raising=False)
+    monkeypatch.setattr(data_source, "open", denied, raising=False)
     with pytest.raises(DataError, match=r"data\.csv: permission denied"):
         read_csv(path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,13 @@ def test_bundled_real_targets():
     assert (digits.dtypes == np.int64).all()
     assert digits["p0"].min() >= 0 and digits.iloc[:, :64].to_numpy().max() == 16
     assert sorted(digits["digit"].unique()) == list(range(10))
+
+
+def test_n_beyond_memory_is_refused_before_allocating():
+    # b35f5ce tried to allocate 37 GiB and raised MemoryError
+    from mlpcli.data.generate import BYTES_PER_ROW, max_rows
+
+    with pytest.raises(ValueError, match=r"n = 10000000000 rows would need about 2\.38e\+03 GiB"):
+        generate("moons", n=10_000_000_000)
+    assert max_rows() * BYTES_PER_ROW <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert len(generate("sine", n=min(max_rows(), 1000))) == min(max_rows(), 1000)

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+BYTES_PER_ROW = 256  # peak memory per row, arrays to CSV text (measured ~100; 2.5× margin)
+
+
+def max_rows() -> int:
+    """The most rows generated at once: those that fit in half the machine's memory."""
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return memory // 2 // BYTES_PER_ROW
+
 
 def _check(n: int, noise: float) -> None:
-    """Raise ValueError unless n is an integer >= 1 and noise is a finite number >= 0."""
+    """Raise ValueError unless n is an integer in 1…max_rows() and noise a finite number >= 0."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if n > max_rows():
+        raise ValueError(
+            f"n = {n} rows would need about {n * BYTES_PER_ROW / 2**30:.3g} GiB of memory; "
+            f"at most {max_rows()} rows fit in half of this machine's memory"
+        )
     if isinstance(noise, bool) or not isinstance(noise, (int, float, np.number)):
         raise ValueError(f"noise must be a number >= 0, got {noise!r}")
     if not math.isfinite(noise) or noise < 0:
