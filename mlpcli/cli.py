@@ -132,7 +132,7 @@ def train(
     lr: Annotated[float, typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
-    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  [default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
+    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
     standardize: Standardize = D.standardize,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
     init: Init = None,
@@ -465,14 +465,14 @@ def _run(args: list[str], debug: bool) -> int:
     from mlpcli import console
 
     try:
-        # without standalone mode, a command's typer.Exit(code) comes back as the return value
-        returned = app(args=args, prog_name="mlpcli", standalone_mode=False)
+        # click's own main loop would turn Ctrl-C into a silent exit 130: run the command here
+        command = typer.main.get_command(app)
+        with command.make_context("mlpcli", args) as ctx:
+            command.invoke(ctx)
         console.write_stdout("")  # flush here, where a closed or full output is handled
-        return returned if isinstance(returned, int) else 0
+        return 0
     except typer.Exit as e:
         return e.exit_code
-    except typer.Abort:  # click's word for Ctrl-C at a prompt or during parsing
-        raise KeyboardInterrupt from None
     except typer.TyperException as e:  # usage errors: bad option, value out of range, …
         if debug:
             raise
