@@ -8,6 +8,7 @@ one line on stderr; `--debug` anywhere on the command line shows the traceback i
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sys
 from enum import Enum
@@ -51,6 +52,7 @@ app.add_typer(datasets_app, name="datasets")
 D = Config()  # the defaults, shown in --help; Config is the only place they are written
 G = GradcheckSettings()  # gradcheck's own defaults, likewise
 _invocation: list[str] = ["mlpcli"]  # the command line being run, recorded in each run
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)  # stdout cannot be written
 
 
 def _choices(name: str, values) -> type[Enum]:
@@ -94,9 +96,9 @@ def _seed(value: int) -> int:
     return config.check_count("--seed", value, low=0)
 
 
-def _runs_dir(value: Path) -> Path:
-    config.check_runs_dir(value)
-    return value
+def _runs_dir(value: str) -> Path:
+    config.check_runs_dir(value)  # before Path() turns "" into "."
+    return Path(value)
 
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
@@ -117,7 +119,7 @@ Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, ini
 Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
 Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
 Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
-RunsDir = Annotated[Path, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
+RunsDir = Annotated[str, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
 
 
 # --- train --------------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ def train(
     dropna: Dropna = D.dropna,
     sep: Sep = None,
     encoding: Encoding = None,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     name: Annotated[Optional[str], typer.Option("--name", "-n", metavar="NAME", help="Name for the run (part of its id).", show_default=False)] = None,
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
     config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
@@ -246,7 +248,7 @@ def predict(
     run: RunArg,
     data: LabelledData,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Write the CSV here instead of stdout.", show_default=False)] = None,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     sep: Sep = None,
     encoding: Encoding = None,
 ):
@@ -273,7 +275,7 @@ def evaluate(
     run: RunArg,
     data: LabelledData,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     sep: Sep = None,
     encoding: Encoding = None,
 ):
@@ -297,7 +299,7 @@ def evaluate(
 
 @runs_app.command("list")
 def runs_list(
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
     csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
@@ -323,7 +325,7 @@ def runs_list(
 
 
 @runs_app.command("show")
-def runs_show(run: RunArg, runs_dir: RunsDir = Path(D.runs_dir)):
+def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
     """A run's configuration, status, metrics, files and loss curve.
 
     Example: mlpcli runs show latest
@@ -353,7 +355,7 @@ def _run_view(run, details: bool = False):
 def runs_compare(
     run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...")],
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
 ):
     """The options that differ between runs, and their metrics side by side.
 
@@ -477,7 +479,7 @@ def _run(args: list[str], debug: bool) -> int:
         if debug:
             raise
         if type(e).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
-            sys.stdout.write(e.format_message() + "\n")
+            _write_help(e.format_message() + "\n")
         else:
             console.error(_usage_message(e))
         return getattr(e, "exit_code", 2)
@@ -492,9 +494,24 @@ def _run(args: list[str], debug: bool) -> int:
     except Exception as e:  # a bug: say so in one line; --debug shows where
         if debug:
             raise
+        if isinstance(e, OSError) and e.filename is None and e.errno in OUTPUT_ERRNOS:
+            console.silence(sys.stdout)  # click writing --help to a full disk: the only
+            console.error(str(console.OutputFailed(e)))  # unnamed write left to fail here
+            return 2
         console.error(f"unexpected {type(e).__name__}: {e} (rerun with --debug to see where, "
                       f"and please report it)")
         return 1
+
+
+def _write_help(text: str) -> None:
+    from mlpcli import console
+
+    try:
+        console.write_stdout(text)
+    except console.OutputFailed as e:
+        console.error(str(e))
+    except console.OutputClosed:
+        pass  # the exit status (2: no command given) says enough
 
 
 def _usage_message(e: typer.TyperException) -> str:

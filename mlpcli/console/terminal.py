@@ -5,6 +5,7 @@ and how numbers are written. Colour only on a terminal and without NO_COLOR.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import sys
@@ -48,9 +49,19 @@ class _Console(Console):
             raise OutputFailed(e) from None
 
 
+class _ClosedStdout(io.TextIOBase):
+    """Stands for a stdout closed before mlpcli started (`mlpcli … >&-`, where Python sets
+    sys.stdout to None): writing to it is like writing to a pipe whose reader has gone."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError
+
+
 def write_stdout(text: str) -> None:
-    """Write `text` to stdout, raising OutputClosed if its reader has gone, OutputFailed if it
-    cannot be written."""
+    """Write `text` to stdout, raising OutputClosed if its reader has gone (or it was closed
+    from the start), OutputFailed if it cannot be written."""
+    if sys.stdout is None:
+        raise OutputClosed
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -64,16 +75,22 @@ def write_stdout(text: str) -> None:
 
 def silence(stream) -> None:
     """Point a stream whose reader has gone at /dev/null, so that nothing more fails on it (not
-    even Python's flush at exit). A stream without a file descriptor is left alone."""
-    with contextlib.suppress(OSError, ValueError):
+    even Python's flush at exit). A stream without a file descriptor (or None) is left alone."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    with contextlib.suppress(OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
+        os.dup2(devnull, fd)
         os.close(devnull)
 
 
 def make_console(stderr: bool = False) -> Console:
     no_color = bool(os.environ.get("NO_COLOR"))
-    console = _Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+    closed = None if stderr or sys.stdout is not None else _ClosedStdout()
+    console = _Console(file=closed, stderr=stderr, no_color=no_color, highlight=False,
+                       soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 160  # a pipe or file: don't squeeze tables into 80 columns
     return console
