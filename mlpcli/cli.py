@@ -1,8 +1,9 @@
 """The command line: parse options, call the library, render, map errors to exit codes.
 
-Exit codes: 0 success · 1 gradcheck failed or training diverged · 2 usage or input error ·
-130 interrupted (Ctrl-C) · 141 training's output closed · 143 terminated (SIGTERM). Errors are
-one line on stderr; `--debug` anywhere on the command line shows the traceback instead.
+Exit codes: 0 success · 1 gradcheck failed or training diverged · 2 usage or input error, or
+stdout could not be written · 130 interrupted (Ctrl-C) · 141 training's output closed · 143
+terminated (SIGTERM). Errors are one line on stderr; `--debug` anywhere on the command line shows
+the traceback instead.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ Schedule = _choices("Schedule", SCHEDULES)
 Dtype = _choices("Dtype", DTYPES)
 
 
-# the generators of mlpcli/generate.py (named here: importing it would load pandas at start-up)
+# the generators of mlpcli/data/generate.py (named here: importing it would load pandas at start-up)
 Kind = _choices("Kind", ("moons", "circles", "spirals", "sine", "xor"))
 
 

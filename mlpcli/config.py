@@ -21,7 +21,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlpcli.errors import ConfigError
+from mlpcli.errors import ConfigError, MlpcliError
 
 # The values each choice accepts. core/ keys its registries by these names (tests/test_imports.py
 # checks that they agree); they are written here so that the command line can offer them
@@ -34,17 +34,12 @@ SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float64", "float32")
 INIT_SCHEMES = ("he", "glorot")
 
-VAL_FRAC = 0.2  # default validation fraction ...
+VAL_FRAC = 0.2  # default validation fraction (--val-frac) ...
 MIN_ROWS_FOR_VAL = 50  # ... for data with at least this many rows (smaller data trains on all)
 INT64_MAX = 2**63 - 1  # counts and seeds are stored as int64 (numpy, pandas): no larger value fits
 MAX_CONFIG_BYTES = 1 << 20  # a config file holds a few hundred bytes; refuse to read more
 PARAM_COPIES = 3  # training holds θ, ∇θ and the best epoch's θ (plus the velocity with momentum)
 WORKSPACE_ARRAYS = 3  # per layer and row: activation, delta and a product's scratch
-
-
-def default_val_frac(n_rows: int) -> float:
-    """VAL_FRAC for data with at least MIN_ROWS_FOR_VAL rows, else 0 (train on all rows)."""
-    return VAL_FRAC if n_rows >= MIN_ROWS_FOR_VAL else 0.0
 
 
 def default_init_scheme(activation: str) -> str:
@@ -68,7 +63,7 @@ class Config:
     drop_columns: tuple[str, ...] = ()  # columns to leave out
     task: str = "auto"  # auto | regression | classification
     standardize: bool = True  # standardize features (and regression targets) on the training rows
-    val_frac: float | None = None  # validation fraction; None = default_val_frac(rows)
+    val_frac: float | None = None  # validation fraction; None = VAL_FRAC (≥ MIN_ROWS_FOR_VAL rows)
     dropna: bool = False  # drop rows with missing values instead of failing
     sep: str | None = None  # CSV delimiter; None = sniff comma/semicolon/tab
     encoding: str | None = None  # file encoding; None = UTF-8 (a BOM is ignored)
@@ -370,8 +365,6 @@ def _config_path(path: Path, runs_dir, find_run) -> Path:
     """--config FILE, a run directory (its config.json), or a run id/name/prefix/'latest'."""
     if path.exists():
         return path
-    from mlpcli.errors import MlpcliError
-
     try:
         return find_run(str(path), runs_dir)
     except MlpcliError:

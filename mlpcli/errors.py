@@ -17,9 +17,3 @@ class ConfigError(MlpcliError):
 
 class RunError(MlpcliError):
     """A run directory cannot be found, resolved or read."""
-
-
-class DivergedError(MlpcliError):
-    """Training produced a non-finite loss or parameter."""
-
-    exit_code = 1

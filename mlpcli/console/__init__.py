@@ -10,8 +10,7 @@ Nothing here reads files: callers hand over the values to show. The names below 
 package's interface (`from mlpcli import console; console.error(...)`).
 """
 
-from mlpcli.console.charts import ascii_chart
-from mlpcli.console.live import TrainingDisplay, epoch_table
+from mlpcli.console.live import TrainingDisplay
 from mlpcli.console.tables import (
     RunView,
     compare_table,
@@ -26,14 +25,12 @@ from mlpcli.console.terminal import (
     _Console,  # noqa: F401  (tests build one on a StringIO)
     error,
     fmt,
-    is_live,
     make_console,
     silence,
     warn,
     write_stdout,
 )
 
-__all__ = ["OutputClosed", "OutputFailed", "RunView", "TrainingDisplay", "ascii_chart",
-           "compare_table", "datasets_table", "epoch_table", "error", "fmt", "is_live",
-           "key_value_table", "make_console", "run_report", "runs_table", "silence", "warn",
-           "write_stdout"]
+__all__ = ["OutputClosed", "OutputFailed", "RunView", "TrainingDisplay", "compare_table",
+           "datasets_table", "error", "fmt", "key_value_table", "make_console", "run_report",
+           "runs_table", "silence", "warn", "write_stdout"]
