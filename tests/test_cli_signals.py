@@ -111,3 +111,13 @@ def test_ctrl_c_at_start_up_never_prints_a_traceback(tmp_path, delay):
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
     assert len(err.strip().splitlines()) <= 1, err
+
+
+@pytest.mark.parametrize("args", [["datasets", "make", "moons"], ["runs", "list"],
+                                  ["--version"], ["gradcheck", "--hidden", "3"]])
+def test_other_commands_with_stdout_closed_end_quietly(tmp_path, args):
+    """Nothing to write to and nobody to read: status 0 (gradcheck: its verdict), no words."""
+    r = subprocess.run([sys.executable, "-m", "mlpcli", *args], cwd=tmp_path, env=ENV,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       timeout=120, preexec_fn=lambda: os.close(1))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
