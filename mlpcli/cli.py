@@ -1,15 +1,16 @@
 """The command line: parse options, call the library, render, map errors to exit codes.
 
-Exit codes: 0 success · 1 gradcheck failed or training diverged · 2 usage or input error ·
-130 interrupted (Ctrl-C) · 141 training's output closed · 143 terminated (SIGTERM). Errors are
-one line on stderr; `--debug` anywhere on the command line shows the traceback instead.
+Exit codes: 0 success · 1 gradcheck failed or training diverged · 2 usage or input error, or
+stdout could not be written · 130 interrupted (Ctrl-C) · 141 training's output closed · 143
+terminated (SIGTERM). Errors are one line on stderr; `--debug` anywhere on the command line shows
+the traceback instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
-import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mlpcli import __version__
+from mlpcli import __version__, config
 from mlpcli.config import (
     ACTIVATION_NAMES,
     DTYPES,
@@ -27,10 +28,9 @@ from mlpcli.config import (
     SCHEDULES,
     TASKS,
     Config,
+    GradcheckSettings,
 )
 from mlpcli.errors import ConfigError, MlpcliError
-
-SIGPIPE = 13  # `train` exits 128 + 13 = 141 when its output is closed, as a shell reports SIGPIPE
 
 app = typer.Typer(
     name="mlpcli",
@@ -51,7 +51,9 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(datasets_app, name="datasets")
 
 D = Config()  # the defaults, shown in --help; Config is the only place they are written
+G = GradcheckSettings()  # gradcheck's own defaults, likewise
 _invocation: list[str] = ["mlpcli"]  # the command line being run, recorded in each run
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)  # stdout cannot be written
 
 
 def _choices(name: str, values) -> type[Enum]:
@@ -68,7 +70,7 @@ Schedule = _choices("Schedule", SCHEDULES)
 Dtype = _choices("Dtype", DTYPES)
 
 
-# the generators of mlpcli/generate.py (named here: importing it would load pandas at start-up)
+# the generators of mlpcli/data/generate.py (named here: importing it would load pandas at start-up)
 Kind = _choices("Kind", ("moons", "circles", "spirals", "sine", "xor"))
 
 
@@ -78,24 +80,26 @@ def _hidden(value: str | None):
         return None
     try:
         widths = tuple(int(v) for v in value.split(",") if v.strip())
+        config.check_widths(widths)
     except ValueError:
         raise typer.BadParameter(f"expected widths like 16 or 64,32, got {value!r}") from None
-    if not widths or min(widths) < 1:
-        raise typer.BadParameter(f"layer widths must be ≥ 1, got {value!r}")
+    except ConfigError as e:
+        raise typer.BadParameter(str(e).removeprefix("--hidden: ")) from None
     return widths
-
-
-def _positive(value: float, flag: str) -> float:
-    if not value > 0:
-        raise typer.BadParameter(f"must be > 0, got {value}", param_hint=flag)
-    return value
 
 
 def _names(values):
     """Repeatable option whose values may also be comma-separated: a,b → (a, b)."""
-    if not values:
-        return values
-    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+    return config.split_names(values) if values else values
+
+
+def _seed(value: int) -> int:
+    return config.check_count("--seed", value, low=0)
+
+
+def _runs_dir(value: str) -> Path:
+    config.check_runs_dir(value)  # before Path() turns "" into "."
+    return Path(value)
 
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
@@ -111,42 +115,12 @@ ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="Gradient o
 ActivationOpt = Annotated[Activation, typer.Option("--activation", help="Hidden-layer activation.")]
 InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
 Init = Annotated[Optional[Path], typer.Option("--init", metavar="FILE.npz", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
-WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).", min=0)]
-Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.")]
+WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).")]
+Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.", callback=_seed)]
 Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
 Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
 Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
-RunsDir = Annotated[Path, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.")]
-
-
-def _explicit(ctx: typer.Context) -> dict:
-    """The Config options the user actually gave (so a --config file supplies the rest)."""
-    fields, given = set(Config.fields()), {}
-    for key, value in ctx.params.items():
-        source = ctx.get_parameter_source(key)
-        if key not in fields or source is None or source.name not in ("COMMANDLINE",
-                                                                        "ENVIRONMENT"):
-            continue
-        value = value.value if isinstance(value, Enum) else value
-        given[key] = str(value) if isinstance(value, Path) else (
-            tuple(value) if isinstance(value, list) else value)
-    return given
-
-
-def _read_config_file(path: Path, runs_dir: Path) -> dict:
-    """Options from a JSON file, or from a run's config.json when `path` names a run."""
-    from mlpcli.runs import read_json, resolve_run
-
-    if not path.exists():
-        try:
-            path = resolve_run(str(path), runs_dir) / "config.json"
-        except MlpcliError:
-            raise ConfigError(f"--config {path}: no such file or run") from None
-    try:
-        raw = read_json(path)
-    except MlpcliError as e:
-        raise ConfigError(f"--config {e}") from None
-    return raw.get("options", raw)  # a run's config.json, or a plain {option: value} file
+RunsDir = Annotated[str, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
 
 
 # --- train --------------------------------------------------------------------------------------
@@ -156,12 +130,12 @@ def train(
     ctx: typer.Context,
     data: Data = None,
     hidden: Hidden = None,
-    epochs: Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of epochs.", min=1)] = D.epochs,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size.", min=1)] = D.batch_size,
+    epochs: Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of epochs.")] = D.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size (larger than the data: one batch of all rows).")] = D.batch_size,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
-    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  [default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
+    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
     standardize: Standardize = D.standardize,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
     init: Init = None,
@@ -185,10 +159,10 @@ def train(
     dropna: Dropna = D.dropna,
     sep: Sep = None,
     encoding: Encoding = None,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     name: Annotated[Optional[str], typer.Option("--name", "-n", metavar="NAME", help="Name for the run (part of its id).", show_default=False)] = None,
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
-    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ):
@@ -197,70 +171,15 @@ def train(
     Example: mlpcli train datasets/xor.csv --hidden 8 --epochs 2000
     """
     from mlpcli import console, experiment, runs
+    from mlpcli.signals import StopOnSignals
 
-    given = _explicit(ctx)
-    resume_path = None
-    if resume is not None:
-        resume_path = runs.resolve_run(resume, runs_dir)
-        allowed = {"epochs", "checkpoint_every", "runs_dir"}
-        extra = sorted(set(given) - allowed)
-        if extra:
-            raise ConfigError(f"--resume continues a run with its own options; only --epochs "
-                              f"can change (got --{extra[0].replace('_', '-')})")
-        options = runs.Run(resume_path).config().get("options", {})
-        options.update(runs_dir=str(resume_path.parent))
-    elif config is not None:
-        options = _read_config_file(config, runs_dir)
-    else:
-        options = {}
-    options = {**options, **given}
-    if not options.get("data"):
-        raise typer.BadParameter("give a CSV file or bundled dataset name, e.g. "
-                                 "'mlpcli train xor'", param_hint="DATA")
-    cfg = Config.from_dict(options, source=str(config or "options"))
-
-    out = console.make_console()
-    display = console.TrainingDisplay(out, quiet=quiet)
-    # Ctrl-C / SIGTERM: before training starts they abort at once (nothing is written yet);
-    # during training the trainer finishes its minibatch, the run is saved, exit 130 / 143
-    caught: dict = {}
-
-    def stop(signum, frame):
-        caught.setdefault("signal", signum)
-        trainer = caught.get("trainer")
-        if trainer is None:
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise SystemExit(128 + signum)
-        trainer.request_stop()
-
-    def on_start(trainer):
-        caught["trainer"] = trainer
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    cfg, resume_path = config.train_options(config.given_options(ctx), config=config_file,
+                                            resume=resume, find_run=runs.resolve_run)
+    with console.TrainingDisplay(quiet=quiet) as display, StopOnSignals() as stop:
         outcome = experiment.train(cfg, callbacks=[display], argv=list(_invocation),
-                                   resume=resume_path, on_start=on_start)
-    finally:
-        display.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    console.print_outcome(out, outcome, quiet)
-    status = outcome.summary["status"]
-    if status == "diverged":
-        console.error(outcome.summary["error"])
-        raise typer.Exit(1)
-    if status == "interrupted":
-        resume_hint = (f"continue with: mlpcli train --resume {outcome.path.name} "
-                       f"--runs-dir {outcome.path.parent}")
-        if display.output_closed and "signal" not in caught:  # e.g. `mlpcli train … | head`
-            console.make_console(stderr=True).print(
-                f"output closed: training stopped after epoch {outcome.result.epochs_run}; "
-                f"{resume_hint}")
-            raise typer.Exit(128 + SIGPIPE)
-        signum = caught.get("signal", signal.SIGINT)
-        out.print(f"interrupted after epoch {outcome.result.epochs_run}; {resume_hint}")
-        raise typer.Exit(128 + int(signum))
+                                   resume=resume_path, on_start=stop.attach)
+    display.print_outcome(outcome, signalled=stop.signum is not None)
+    raise typer.Exit(stop.exit_code(outcome.summary["status"], display))
 
 
 # --- gradcheck ----------------------------------------------------------------------------------
@@ -270,9 +189,9 @@ def gradcheck(
     ctx: typer.Context,
     data: Data = None,
     hidden: Hidden = None,
-    samples: Annotated[int, typer.Option("--samples", help="Rows of DATA to check on (or random rows without DATA).", min=1)] = 16,
-    inputs: Annotated[int, typer.Option("--inputs", help="Random data: number of inputs.", min=1)] = 3,
-    outputs: Annotated[int, typer.Option("--outputs", help="Random data: number of outputs (classes with --loss ce).", min=1)] = 2,
+    samples: Annotated[int, typer.Option("--samples", help="Rows of DATA to check on (or random rows without DATA).")] = G.samples,
+    inputs: Annotated[int, typer.Option("--inputs", help="Random data: number of inputs.")] = G.inputs,
+    outputs: Annotated[int, typer.Option("--outputs", help="Random data: number of outputs (classes with --loss ce).")] = G.outputs,
     reduction: ReductionOpt = Reduction(D.reduction),
     loss: LossOpt = Loss(D.loss),
     activation: ActivationOpt = Activation(D.activation),
@@ -288,9 +207,9 @@ def gradcheck(
     dropna: Dropna = D.dropna,
     sep: Sep = None,
     encoding: Encoding = None,
-    eps: Annotated[float, typer.Option("--eps", help="ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε.", callback=lambda v: _positive(v, "--eps"))] = 1e-6,
-    tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.", callback=lambda v: _positive(v, "--tol"))] = 1e-7,
-    max_coords: Annotated[int, typer.Option("--max-coords", help="Check at most this many coordinates per tensor (a seeded sample beyond).", min=1)] = 2000,
+    eps: Annotated[float, typer.Option("--eps", help="ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε.")] = G.eps,
+    tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.")] = G.tol,
+    max_coords: Annotated[int, typer.Option("--max-coords", help="Check at most this many coordinates per tensor (a seeded sample beyond).")] = G.max_coords,
     explain: Annotated[bool, typer.Option("--explain", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ):
@@ -301,64 +220,22 @@ def gradcheck(
     Example: mlpcli gradcheck datasets/xor.csv --hidden 2 --explain
     """
     from mlpcli import console, experiment
+    from mlpcli.console.gradcheck import show_gradcheck
     from mlpcli.core import gradcheck as gc
 
-    given = _explicit(ctx)
-    cfg = Config.from_dict(given, source="options")
-    model, X, Y = experiment.gradcheck_problem(cfg, samples, inputs, outputs)
+    cfg = Config.from_dict(config.given_options(ctx), source="options")
+    g = GradcheckSettings(samples, inputs, outputs, eps, tol, max_coords).validated(cfg)
+    model, X, Y = experiment.gradcheck_problem(cfg, g.samples, g.inputs, g.outputs)
     report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
-                                weight_decay=cfg.weight_decay, eps=eps, tol=tol,
-                                max_coords=max_coords, seed=cfg.seed, keep_coordinates=explain)
+                                weight_decay=cfg.weight_decay, eps=g.eps, tol=g.tol,
+                                max_coords=g.max_coords, seed=cfg.seed, keep_coordinates=explain)
     # the verdict is the exit status, even if the reader stops early (`… | head`)
     with contextlib.suppress(console.OutputClosed):
         if as_json:
             console.write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")
         else:
-            _show_gradcheck(report, model, X, Y, cfg, explain)
+            show_gradcheck(report, model, X, Y, cfg, explain)
     raise typer.Exit(0 if report.passed else 1)
-
-
-def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool) -> None:
-    from mlpcli import console
-    from mlpcli.core import gradcheck as gc
-
-    out = console.make_console()
-    source = cfg.data or f"random data ({len(X)} rows)"
-    out.print(f"network {'-'.join(map(str, model.sizes))} ({model.activation}), loss {cfg.loss}, "
-              f"reduction {cfg.reduction}, weight decay {cfg.weight_decay:g}, on {source}, "
-              f"float64")
-    if explain:
-        rows = _explain_rows(report, model, X, Y, cfg)
-        lecture = gc.is_lecture_network(model, cfg.loss)
-        table, note = console.explain_table(rows, lecture, cap=9 if lecture else 60)
-        out.print(table)
-        if note:
-            out.print(note)
-        if lecture:
-            out.print("by hand: ∂f/∂p = Σ over examples of (ŷ − y)·∂ŷ/∂p, e.g. "
-                      "∂ŷ/∂w1 = w5·σ'(w1x1 + w2x2 + b1)·x1, ∂ŷ/∂w5 = σ(w1x1 + w2x2 + b1), "
-                      "∂ŷ/∂b3 = 1")
-            if cfg.data and cfg.standardize:
-                out.print("x1, x2 are the standardized inputs (XOR's 0/1 become ±1); add "
-                          "--no-standardize to use the raw values as in the lecture")
-    out.print(console.gradcheck_table(report))
-    out.print(console.gradcheck_verdict(report))
-
-
-def _explain_rows(report, model, X, Y, cfg) -> list[dict]:
-    from mlpcli.core import gradcheck as gc
-
-    by_name = {c.name: c for c in report.coordinates}
-    if gc.is_lecture_network(model, cfg.loss):
-        hand = gc.lecture_gradients(model, X, Y, cfg.reduction, cfg.weight_decay)
-        rows = []
-        for p, coord in gc.lecture_coordinate_names().items():
-            c = by_name[coord]
-            rows.append({"name": p, "tensor": coord, "value": c.value, "lecture": hand[p],
-                         "backprop": c.backprop, "numerical": c.numerical, "kink": c.kink})
-        return rows
-    return [{"name": c.name, "value": c.value, "backprop": c.backprop,
-             "numerical": c.numerical, "kink": c.kink} for c in report.coordinates]
 
 
 # --- predict / evaluate -------------------------------------------------------------------------
@@ -372,7 +249,7 @@ def predict(
     run: RunArg,
     data: LabelledData,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Write the CSV here instead of stdout.", show_default=False)] = None,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     sep: Sep = None,
     encoding: Encoding = None,
 ):
@@ -399,7 +276,7 @@ def evaluate(
     run: RunArg,
     data: LabelledData,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     sep: Sep = None,
     encoding: Encoding = None,
 ):
@@ -412,7 +289,7 @@ def evaluate(
     run_obj = runs.Run(runs.resolve_run(run, runs_dir))
     scores = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
     if as_json:
-        typer.echo(json.dumps(scores))
+        console.write_stdout(json.dumps(scores) + "\n")
         return
     items = [(k, console.fmt(v, "acc" if k == "accuracy" else
                              "int" if k == "rows" else "loss")) for k, v in scores.items()]
@@ -423,7 +300,7 @@ def evaluate(
 
 @runs_app.command("list")
 def runs_list(
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
     csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
@@ -449,24 +326,37 @@ def runs_list(
 
 
 @runs_app.command("show")
-def runs_show(run: RunArg, runs_dir: RunsDir = Path(D.runs_dir)):
+def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
     """A run's configuration, status, metrics, files and loss curve.
 
     Example: mlpcli runs show latest
     """
     from mlpcli import console, runs
 
-    path = runs.resolve_run(run, runs_dir)
+    view = _run_view(runs.Run(runs.resolve_run(run, runs_dir)), details=True)
     out = console.make_console()
-    for renderable in console.run_report(runs.Run(path)):
+    for renderable in console.run_report(view):
         out.print(renderable)
+
+
+def _run_view(run, details: bool = False):
+    """What the console shows of `run`, read here: the console never reads files."""
+    from mlpcli import console
+
+    view = console.RunView(run.id, run.path, run.status(), run.summary(),
+                           run.config().get("options", {}))
+    if details:
+        view.metrics = run.metrics()
+        view.files = [(p.name, p.stat().st_size) for p in sorted(run.path.iterdir())
+                      if p.is_file() and not p.name.startswith(".")]
+    return view
 
 
 @runs_app.command("compare", short_help="Compare runs: differing options, metrics.")
 def runs_compare(
     run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...")],
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
-    runs_dir: RunsDir = Path(D.runs_dir),
+    runs_dir: RunsDir = D.runs_dir,
 ):
     """The options that differ between runs, and their metrics side by side.
 
@@ -478,12 +368,11 @@ def runs_compare(
         raise typer.BadParameter("give at least two runs to compare", param_hint="RUN_IDS")
     selected = [runs.Run(runs.resolve_run(r, runs_dir)) for r in run_ids]
     out = console.make_console()
-    out.print(console.compare_table(selected))
+    out.print(console.compare_table([_run_view(r) for r in selected]))
     if plot is not None:
         from mlpcli.report.plots import comparison_plot
-        from mlpcli.runs import write_atomic
 
-        write_atomic(plot, comparison_plot({r.id: r.metrics() for r in selected}))
+        _write_output(plot, comparison_plot({r.id: r.metrics() for r in selected}), "--plot")
         out.print(f"loss curves saved to {plot}")
 
 
@@ -495,18 +384,9 @@ def datasets_list():
 
     Example: mlpcli datasets list
     """
-    from rich.table import Table
+    from mlpcli import console, data
 
-    from mlpcli import console
-    from mlpcli import data as data_mod
-
-    table = Table(header_style="bold")
-    for col in ("name", "rows", "features", "target", "task"):
-        table.add_column(col, justify="right" if col in ("rows", "features") else "left")
-    for row in data_mod.describe_bundled():
-        table.add_row(row["name"], str(row["rows"]), str(row["features"]), row["target"],
-                      row["task"])
-    console.make_console().print(table)
+    console.make_console().print(console.datasets_table(data.describe_bundled()))
 
 
 @datasets_app.command("make")
@@ -536,12 +416,12 @@ def datasets_make(
         typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
 
 
-def _write_output(path: Path, text: str, flag: str) -> None:
+def _write_output(path: Path, content: str | bytes, flag: str) -> None:
     """Write a command's output file whole, or fail with one line naming the option."""
     from mlpcli import runs
 
     try:
-        runs.write_atomic(path, text.encode())
+        runs.write_atomic(path, content.encode() if isinstance(content, str) else content)
     except OSError as e:
         raise ConfigError(f"{flag} {path}: cannot write ({e.strerror})") from None
 
@@ -550,7 +430,9 @@ def _write_output(path: Path, text: str, flag: str) -> None:
 
 def _version(value: bool):
     if value:
-        typer.echo(f"mlpcli {__version__}")
+        from mlpcli.console import write_stdout
+
+        write_stdout(f"mlpcli {__version__}\n")
         raise typer.Exit()
 
 
@@ -570,43 +452,67 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     _invocation[1:] = args
+    try:
+        code = _run(args, debug)
+    except KeyboardInterrupt as e:  # Ctrl-C before a command handles it (parsing, loading data)
+        if debug:
+            raise
+        from mlpcli.console import error
+
+        error(str(e) if str(e) else "interrupted")  # Interrupted says what was (not) saved
+        code = getattr(e, "exit_code", 130)
+    sys.exit(code)
+
+
+def _run(args: list[str], debug: bool) -> int:
     from mlpcli import console
 
     try:
-        # without standalone mode, a command's typer.Exit(code) comes back as the return value
-        returned = app(args=args, prog_name="mlpcli", standalone_mode=False)
-        code = returned if isinstance(returned, int) else 0
-        sys.stdout.flush()  # here, where a closed pipe is handled, rather than at exit
+        # click's own main loop would turn Ctrl-C into a silent exit 130: run the command here
+        command = typer.main.get_command(app)
+        with command.make_context("mlpcli", args) as ctx:
+            command.invoke(ctx)
+        console.write_stdout("")  # flush here, where a closed or full output is handled
+        return 0
     except typer.Exit as e:
-        code = e.exit_code
+        return e.exit_code
     except typer.TyperException as e:  # usage errors: bad option, value out of range, …
         if debug:
             raise
         if type(e).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
-            sys.stdout.write(e.format_message() + "\n")
+            _write_help(e.format_message() + "\n")
         else:
             console.error(_usage_message(e))
-        code = getattr(e, "exit_code", 2)
-    except (typer.Abort, KeyboardInterrupt):
-        if debug:
-            raise
-        console.error("interrupted")
-        code = 130
-    except MlpcliError as e:
+        return getattr(e, "exit_code", 2)
+    except MlpcliError as e:  # includes OutputFailed: stdout could not be written
         if debug:
             raise
         console.error(str(e))
-        code = e.exit_code
+        return e.exit_code
     except (console.OutputClosed, BrokenPipeError):  # `mlpcli predict … | head`: the reader
         console.silence(sys.stdout)  # has what it wanted
-        code = 0
+        return 0
     except Exception as e:  # a bug: say so in one line; --debug shows where
         if debug:
             raise
+        if isinstance(e, OSError) and e.filename is None and e.errno in OUTPUT_ERRNOS:
+            console.silence(sys.stdout)  # click writing --help to a full disk: the only
+            console.error(str(console.OutputFailed(e)))  # unnamed write left to fail here
+            return 2
         console.error(f"unexpected {type(e).__name__}: {e} (rerun with --debug to see where, "
                       f"and please report it)")
-        code = 1
-    sys.exit(code)
+        return 1
+
+
+def _write_help(text: str) -> None:
+    from mlpcli import console
+
+    try:
+        console.write_stdout(text)
+    except console.OutputFailed as e:
+        console.error(str(e))
+    except console.OutputClosed:
+        pass  # the exit status (2: no command given) says enough
 
 
 def _usage_message(e: typer.TyperException) -> str:

@@ -1,17 +1,31 @@
 """The run configuration: one frozen dataclass whose fields are the `train` options, one to one.
 
-Defaults live here and only here; the CLI shows them in --help by reading this class. A config
-file (a run's config.json) is read with `Config.from_dict`, where an unknown key is an error.
+Defaults live here and only here; the CLI shows them in --help by reading this class. Values from
+a JSON file (`--config`, a run's config.json) are checked strictly against the fields' types by
+`Config.from_dict`: JSON booleans for flags, whole numbers where counts are meant, finite numbers,
+lists where lists are meant, null only where a field is optional, no unknown keys.
+`train_options` merges the command line with `--config` or `--resume`.
+
+Nothing here imports numpy or pandas: `mlpcli --help` reads this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
+import stat
+import types
+import typing
 from dataclasses import dataclass
+from pathlib import Path
 
-from mlpcli.errors import ConfigError
+from mlpcli.errors import ConfigError, MlpcliError
 
+# The values each choice accepts. core/ keys its registries by these names (tests/test_imports.py
+# checks that they agree); they are written here so that the command line can offer them
+# without importing numpy.
 TASKS = ("auto", "regression", "classification")
 LOSS_NAMES = ("mse", "ce")
 REDUCTIONS = ("sum", "mean")
@@ -19,6 +33,25 @@ ACTIVATION_NAMES = ("relu", "tanh", "sigmoid")
 SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float64", "float32")
 INIT_SCHEMES = ("he", "glorot")
+
+VAL_FRAC = 0.2  # default validation fraction (--val-frac) ...
+MIN_ROWS_FOR_VAL = 50  # ... for data with at least this many rows (smaller data trains on all)
+INT64_MAX = 2**63 - 1  # counts and seeds are stored as int64 (numpy, pandas): no larger value fits
+MAX_CONFIG_BYTES = 1 << 20  # a config file holds a few hundred bytes; refuse to read more
+PARAM_COPIES = 3  # training holds θ, ∇θ and the best epoch's θ (plus the velocity with momentum)
+WORKSPACE_ARRAYS = 3  # per layer and row: activation, delta and a product's scratch
+
+
+def default_init_scheme(activation: str) -> str:
+    """He for ReLU (keeps the variance of ReLU activations), Glorot for tanh and sigmoid."""
+    return "he" if activation == "relu" else "glorot"
+
+
+def split_names(values) -> tuple[str, ...]:
+    """Column names given once or repeatedly, each possibly comma-separated: 'a,b' → (a, b)."""
+    if isinstance(values, str):
+        values = [values]
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
 @dataclass(frozen=True)
@@ -30,14 +63,14 @@ class Config:
     drop_columns: tuple[str, ...] = ()  # columns to leave out
     task: str = "auto"  # auto | regression | classification
     standardize: bool = True  # standardize features (and regression targets) on the training rows
-    val_frac: float | None = None  # validation fraction; None = 0.2 for ≥ 50 rows, else 0
+    val_frac: float | None = None  # validation fraction; None = VAL_FRAC (≥ MIN_ROWS_FOR_VAL rows)
     dropna: bool = False  # drop rows with missing values instead of failing
     sep: str | None = None  # CSV delimiter; None = sniff comma/semicolon/tab
     encoding: str | None = None  # file encoding; None = UTF-8 (a BOM is ignored)
     # --- model ---
     hidden: tuple[int, ...] = (32,)  # hidden layer widths
     activation: str = "relu"  # relu | tanh | sigmoid
-    init_scheme: str | None = None  # he | glorot; None = he for relu, glorot otherwise
+    init_scheme: str | None = None  # he | glorot; None = default_init_scheme(activation)
     init: str | None = None  # start from these weights (.npz with W1 b1 W2 b2 …)
     # --- objective ---
     loss: str = "mse"  # mse = ½(ŷ−y)²; ce = softmax cross-entropy
@@ -71,12 +104,17 @@ class Config:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
-    def from_dict(cls, d: dict, source: str = "config") -> Config:
-        """Build from plain JSON values; unknown keys are an error, lists become tuples."""
+    def from_dict(cls, d, source: str = "config") -> Config:
+        """Build from JSON values, checked strictly against the fields' types (see the module
+        docstring); ConfigError naming `source`, the key and the expected type otherwise."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"{source}: expected a JSON object of options, got "
+                              f"{_show(d)}")
         unknown = sorted(set(d) - set(cls.fields()))
         if unknown:
-            raise ConfigError(f"{source}: unknown option(s) {', '.join(unknown)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+            raise ConfigError(f"{source}: unknown option(s) {', '.join(map(str, unknown))}")
+        hints = typing.get_type_hints(cls)
+        values = {k: _typed(source, k, v, hints[k]) for k, v in d.items()}
         return cls(**values).validated()
 
     def to_dict(self) -> dict:
@@ -88,7 +126,7 @@ class Config:
 
     @property
     def resolved_init_scheme(self) -> str:
-        return self.init_scheme or ("he" if self.activation == "relu" else "glorot")
+        return self.init_scheme or default_init_scheme(self.activation)
 
     # --- validation ------------------------------------------------------------------------
 
@@ -100,19 +138,20 @@ class Config:
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
-                got = getattr(self, key)
-                raise ConfigError(
-                    f"--{_flag(key)} must be one of {', '.join(allowed)}; got {got!r}")
+                raise ConfigError(f"--{_flag(key)} must be one of {', '.join(allowed)}; got "
+                                  f"{getattr(self, key)!r}")
         if self.init_scheme not in (None, *INIT_SCHEMES):
-            raise ConfigError(f"--init-scheme must be he or glorot; got {self.init_scheme!r}")
-        if not self.hidden or any(int(h) != h or h < 1 for h in self.hidden):
-            raise ConfigError(f"--hidden needs positive layer widths, e.g. 16 or 64,32; got "
-                              f"{','.join(map(str, self.hidden)) or 'nothing'}")
-        _positive(self, "lr", self.lr)
+            raise ConfigError(f"--init-scheme must be one of {', '.join(INIT_SCHEMES)}; got "
+                              f"{self.init_scheme!r}")
+        check_widths(self.hidden)
+        check_fits("--hidden " + ",".join(map(str, self.hidden)), [1, *self.hidden, 1], rows=1,
+                   itemsize=4 if self.dtype == "float32" else 8,
+                   copies=PARAM_COPIES + (self.momentum > 0))
+        _positive("lr", self.lr)
         for key in ("epochs", "batch_size", "step_size"):
-            if int(getattr(self, key)) != getattr(self, key) or getattr(self, key) < 1:
-                raise ConfigError(f"--{_flag(key)} must be a whole number ≥ 1; got "
-                                  f"{getattr(self, key)}")
+            check_count(f"--{_flag(key)}", getattr(self, key), low=1)
+        check_count("--patience", self.patience, low=0)
+        check_count("--seed", self.seed, low=0)
         if self.val_frac is not None and not 0 <= self.val_frac < 1:
             raise ConfigError(f"--val-frac must be in [0, 1); got {self.val_frac}")
         if not 0 <= self.momentum < 1:
@@ -125,10 +164,9 @@ class Config:
                 raise ConfigError(f"--{_flag(key)} must be ≥ 0; got {value}")
         if not 0 < self.gamma <= 1:
             raise ConfigError(f"--gamma must be in (0, 1]; got {self.gamma}")
-        if self.patience < 0:
-            raise ConfigError(f"--patience must be ≥ 0; got {self.patience}")
         if self.schedule == "cosine" and self.lr_min > self.lr:
             raise ConfigError(f"--lr-min ({self.lr_min}) must not exceed --lr ({self.lr})")
+        check_runs_dir(self.runs_dir)
         return self
 
 
@@ -136,6 +174,230 @@ def _flag(key: str) -> str:
     return key.replace("_", "-")
 
 
-def _positive(cfg, key, value):
+def _positive(key, value):
     if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"--{_flag(key)} must be > 0; got {value}")
+
+
+def check_count(flag: str, value: int, low: int) -> int:
+    """A whole number in low … 2**63−1 (what int64 holds), or a ConfigError naming `flag`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= INT64_MAX:
+        raise ConfigError(f"{flag} must be a whole number from {low} to {INT64_MAX} (2**63−1); "
+                          f"got {value}")
+    return value
+
+
+def check_widths(widths) -> None:
+    """Hidden layer widths: at least one, each a whole number ≥ 1."""
+    if not widths or any(not 1 <= h <= INT64_MAX for h in widths):
+        raise ConfigError(f"--hidden: layer widths must be whole numbers ≥ 1, e.g. 16 or 64,32; "
+                          f"got {','.join(map(str, widths))!r}")
+
+
+def check_runs_dir(value) -> None:
+    if not str(value):
+        raise ConfigError("--runs-dir must not be empty (use . for the current directory)")
+
+
+@dataclass(frozen=True)
+class GradcheckSettings:
+    """gradcheck's own options; the network and the data come from Config."""
+
+    samples: int = 16  # rows of DATA to check on (or of random data without DATA)
+    inputs: int = 3  # random data: number of inputs
+    outputs: int = 2  # random data: number of outputs (classes with --loss ce)
+    eps: float = 1e-6  # ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε
+    tol: float = 1e-7  # largest relative error that passes
+    max_coords: int = 2000  # coordinates checked per tensor; a seeded sample beyond
+
+    def validated(self, cfg: Config) -> GradcheckSettings:
+        for key in ("samples", "inputs", "outputs", "max_coords"):
+            check_count(f"--{_flag(key)}", getattr(self, key), low=1)
+        _positive("eps", self.eps)
+        _positive("tol", self.tol)
+        if not cfg.data:  # random data of `samples` rows (DATA's rows bound them otherwise),
+            # evaluated in extended precision (16-byte long doubles)
+            check_fits(f"--samples {self.samples} --inputs {self.inputs} --outputs "
+                       f"{self.outputs}", [self.inputs, *cfg.hidden, self.outputs],
+                       rows=self.samples, itemsize=16)
+        return self
+
+
+# --- memory -------------------------------------------------------------------------------------
+
+def network_bytes(sizes, rows: int, itemsize: int, copies: int = PARAM_COPIES) -> int:
+    """Bytes a network of layer `sizes` needs: `copies` of its parameters (W and b per layer)
+    plus a workspace of WORKSPACE_ARRAYS values per unit for each of `rows` examples."""
+    params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    return itemsize * (copies * params + WORKSPACE_ARRAYS * rows * sum(sizes))
+
+
+def memory_bytes() -> int | None:
+    """This machine's physical memory, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits(what: str, sizes, rows: int, itemsize: int, copies: int = PARAM_COPIES) -> None:
+    """Refuse, before anything is allocated, a problem larger than the machine's memory."""
+    needed, available = network_bytes(sizes, rows, itemsize, copies), memory_bytes()
+    if available is not None and needed > available:
+        raise ConfigError(f"{what}: needs at least {_gib(needed)} of memory, more than this "
+                          f"machine's {_gib(available)}; use fewer or narrower layers")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+# --- strict types for JSON values ---------------------------------------------------------------
+
+def _typed(source: str, key: str, value, kind):
+    """`value` as field `key` of type `kind` takes it, or a ConfigError saying what was expected.
+    A single value stands for a one-element list, as an option given once on the command line
+    does (`"hidden": 32` is one layer; `"target": "a,b"` two columns, as --target a,b)."""
+    optional = typing.get_origin(kind) in (typing.Union, types.UnionType)
+    if optional:
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        if value is None:
+            return None
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        if item is str and isinstance(value, str):
+            return split_names(value)
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if all(_is(v, item) for v in items):
+            return tuple(items)
+    elif _is(value, kind):
+        return float(value) if kind is float else value
+    raise ConfigError(f"{source}: {key!r} must be {_expected(kind, optional)}; got {_show(value)}")
+
+
+def _is(value, kind) -> bool:
+    if kind is bool:
+        return type(value) is bool
+    if kind is int:
+        return type(value) is int
+    if kind is float:
+        return type(value) in (int, float) and _finite(value)
+    return isinstance(value, kind)
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond float's range
+        return False
+
+
+def _expected(kind, optional: bool) -> str:
+    words = {bool: "true or false (a JSON boolean)", int: "a whole number", str: "a string",
+             float: "a finite number"}
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        text = ("a list of whole numbers, e.g. [64, 32]" if item is int
+                else "a list of column names, e.g. [\"a\", \"b\"]")
+    else:
+        text = words[kind]
+    return text + (" or null" if optional else "")
+
+
+def _show(value) -> str:
+    """A JSON value as the user wrote it, cut to keep the message on one line."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- merging the command line with --config and --resume ----------------------------------------
+
+def given_options(ctx) -> dict:
+    """The Config options the user actually gave on the command line (or in the environment),
+    so that --config or --resume supplies the rest. `ctx` is the command's click context."""
+    fields, given = set(Config.fields()), {}
+    for key, value in ctx.params.items():
+        source = ctx.get_parameter_source(key)
+        if key not in fields or source is None or source.name not in ("COMMANDLINE",
+                                                                        "ENVIRONMENT"):
+            continue
+        value = getattr(value, "value", value)  # an Enum choice: its string
+        given[key] = str(value) if isinstance(value, Path) else (
+            tuple(value) if isinstance(value, list) else value)
+    return given
+
+
+def train_options(given: dict, *, config: Path | None = None, resume: str | None = None,
+                  find_run=None) -> tuple[Config, Path | None]:
+    """The Config of `mlpcli train`, and the run directory to resume (or None).
+
+    `given`: options from the command line (they win); `config`: a JSON file, a run directory
+    or a run (its config.json supplies the rest); `resume`: a run, whose own options are kept
+    (only --epochs and --checkpoint-every may change). `find_run(spec, runs_dir) -> Path`
+    resolves a run id, prefix, name or 'latest' (it lives in mlpcli.runs, above this module)."""
+    runs_dir = given.get("runs_dir", Config.runs_dir)
+    check_runs_dir(runs_dir)
+    resume_path = None
+    if resume is not None:
+        if config is not None:
+            raise ConfigError("--resume continues a run with its own options; it cannot be "
+                              "combined with --config")
+        resume_path = find_run(resume, runs_dir)
+        changed = sorted(set(given) - {"epochs", "checkpoint_every", "runs_dir"})
+        if changed:
+            got = "DATA" if changed[0] == "data" else f"--{_flag(changed[0])}"
+            raise ConfigError(f"--resume continues a run with its own options; only --epochs "
+                              f"can change (got {got})")
+        options = {**read_options(resume_path, "--resume"), "runs_dir": str(resume_path.parent)}
+    elif config is not None:
+        options = read_options(_config_path(Path(config), runs_dir, find_run), "--config")
+    else:
+        options = {}
+    source = f"--config {config}" if config is not None else (
+        f"--resume {resume}" if resume is not None else "options")
+    cfg = Config.from_dict({**options, **given}, source=source)
+    if not cfg.data:
+        raise ConfigError("give a CSV file or bundled dataset name, e.g. 'mlpcli train xor'")
+    return cfg, resume_path
+
+
+def _config_path(path: Path, runs_dir, find_run) -> Path:
+    """--config FILE, a run directory (its config.json), or a run id/name/prefix/'latest'."""
+    if path.exists():
+        return path
+    try:
+        return find_run(str(path), runs_dir)
+    except MlpcliError:
+        raise ConfigError(f"--config {path}: no such file or run") from None
+
+
+def read_options(path: Path, flag: str) -> dict:
+    """The options of a JSON config file, or of a run directory's config.json; the file must be
+    a regular file of at most MAX_CONFIG_BYTES (not a device, a FIFO or a huge file)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{flag} {path}: not a regular file; give a JSON file or a run")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{flag} {path}: {info.st_size} bytes is too large for a config "
+                              f"file (at most {MAX_CONFIG_BYTES})")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"{flag} {path}: cannot read ({e.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:  # it grew while being read
+        raise ConfigError(f"{flag} {path}: too large for a config file")
+    try:
+        value = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ConfigError(f"{flag} {path}: not valid JSON ({' '.join(str(e).split())})") \
+            from None
+    if isinstance(value, dict) and "options" in value:  # a run's config.json
+        value = value["options"]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{flag} {path}: expected a JSON object of options, got "
+                          f"{_show(value)}")
+    return value

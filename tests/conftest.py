@@ -48,11 +48,3 @@ def runs_dir(tmp_path) -> Path:
 
 def run_dirs(runs_dir: Path) -> list[Path]:
     return sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.exists() else []
-
-
-def write_csv(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
-
-
-
