@@ -11,6 +11,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -261,6 +262,119 @@ def train(
         signum = caught.get("signal", signal.SIGINT)
         out.print(f"interrupted after epoch {outcome.result.epochs_run}; {resume_hint}")
         raise typer.Exit(128 + int(signum))
+
+
+# --- sweep --------------------------------------------------------------------------------------
+
+@app.command(short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def sweep(
+    ctx: typer.Context,
+    grid: Annotated[Optional[list[str]], typer.Option("--grid", metavar="NAME=V1|V2", help="Swept option and its values, e.g. lr=0.001|0.01 or \"hidden=8|64,32\" (repeatable; the grid is their product).", show_default=False)] = None,
+    sample: Annotated[Optional[list[str]], typer.Option("--sample", metavar="NAME=DIST", help="Random-search distribution: log:A:B, uniform:A:B, int:A:B or a choice a|b|c (repeatable).", show_default=False)] = None,
+    random: Annotated[Optional[int], typer.Option("--random", metavar="N", help="Draw N configurations from the --sample distributions (seeded by --seed).", min=1, show_default=False)] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="K", help="Repeat every configuration with seeds seed, seed+1, …, seed+K−1.  [default: 1]", min=1, show_default=False)] = None,
+    folds: Annotated[Optional[int], typer.Option("--folds", metavar="K", help="K-fold cross-validation (stratified for classification), the same folds for every configuration.", min=2, show_default=False)] = None,
+    spec_file: Annotated[Optional[Path], typer.Option("--spec", metavar="FILE", help="A sweep as JSON, e.g. a sweep's sweep.json; options given here override it.", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", metavar="N", help="Local worker processes (1: in this process).  [default: number of cores]", min=1, show_default=False)] = None,
+    dask: Annotated[Optional[str], typer.Option("--dask", metavar="ADDRESS", help="Run the trials on a Dask cluster: its scheduler (tcp://host:8786), or 'local' for a LocalCluster here.", show_default=False)] = None,
+    refit: Annotated[bool, typer.Option("--refit", help="Afterwards, train the best configuration on all rows as an ordinary run.")] = False,
+    plots: Annotated[bool, typer.Option("--plots", help="Write each trial's loss.png (costs more than a small trial).")] = False,
+    resume: Annotated[Optional[str], typer.Option("--resume", metavar="SWEEP", help="Continue an interrupted sweep: run only its missing and incomplete trials.", show_default=False)] = None,
+    top: Annotated[int, typer.Option("--top", metavar="N", help="Leaderboard rows shown at the end.", min=1)] = 10,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final table.")] = False,
+):
+    """Train DATA many times and rank the configurations; every `mlpcli train` option is
+    accepted and fixed for all trials unless swept.
+
+    Example: mlpcli sweep xor --grid hidden=2|4|8|32 --seeds 100
+    """
+    from mlpcli import console, runs
+    from mlpcli.console import sweep as view
+    from mlpcli.sweep import runner
+    from mlpcli.sweep import spec as sweep_spec
+    from mlpcli.sweep.leaderboard import leaderboard
+
+    train_cmd = typer.main.get_command(app).commands["train"]
+    train_ctx = train_cmd.make_context("mlpcli sweep", list(ctx.args), parent=ctx,
+                                       resilient_parsing=False)
+    given = {k: v for k, v in _explicit(train_ctx).items() if k not in sweep_spec.NOT_SWEPT
+             or k in ("data", "seed")}
+    runs_dir = train_ctx.params["runs_dir"]
+    swept = dict(grid=grid, sample=sample, random=random, seeds=seeds, folds=folds)
+    resume_path = None
+    if resume is not None:
+        resume_path = runs.resolve_run(resume, runs_dir)
+        if given or spec_file or any(v for v in swept.values()):
+            raise ConfigError("--resume continues a sweep with its own spec; give no other "
+                              "options")
+        spec = runner.load_resumable(resume_path)
+    else:
+        if spec_file is not None:
+            try:
+                raw = runs.read_json(spec_file)
+            except MlpcliError as e:
+                raise ConfigError(f"--spec {e}") from None
+            spec = sweep_spec.SweepSpec.from_dict(raw.get("spec", raw), source=str(spec_file))
+        else:
+            spec = sweep_spec.SweepSpec(fixed={})
+        config = train_ctx.params.get("config")
+        base = _read_config_file(config, runs_dir) if config is not None else {}
+        spec.fixed = {**base, **spec.fixed, **given}
+        spec.grid.update(sweep_spec.parse_grid(grid or []))
+        spec.sample.update(sweep_spec.parse_sample(sample or []))
+        for key in ("random", "seeds", "folds"):
+            if swept[key] is not None:
+                setattr(spec, key, swept[key])
+        spec.refit = spec.refit or refit
+    plan = runner.plan(spec)  # every check and the CSV read happen here: nothing written yet
+
+    out = console.make_console()
+    display = view.SweepDisplay(out, quiet, lambda rows: leaderboard(
+        _frame(rows), spec.params, plan.task))
+    caught: dict = {}
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        caught.setdefault("signal", signum)
+        stop.set()
+
+    n_workers = workers or runner.executors.default_workers()
+    where = (f"Dask {dask}" if dask else "this process" if min(n_workers, len(plan.trials)) == 1
+             else f"{min(n_workers, len(plan.trials))} worker processes")
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome = runner.run(
+            plan, runs_dir=runs_dir, name=train_ctx.params.get("name"), argv=list(_invocation),
+            workers=n_workers, dask=dask, plots=plots, stop=stop,
+            on_begin=lambda path, done: display.start(path, len(plan.trials), done, where,
+                                                      spec.params, plan.warnings),
+            on_start=display.trial_started, on_done=display.trial_done, resume=resume_path)
+    finally:
+        display.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    board = outcome.sweep.leaderboard()
+    out.print(view.leaderboard_table(board, spec.params, top))
+    out.print(view.best_line(outcome.summary.get("best")))
+    if outcome.summary.get("note") and not quiet:
+        out.print(outcome.summary["note"])
+    if outcome.summary["status"] == "interrupted":
+        out.print(f"sweep interrupted; continue with: mlpcli sweep --resume "
+                  f"{outcome.sweep.id} --runs-dir {runs_dir}")
+        raise typer.Exit(128 + int(caught.get("signal", signal.SIGINT)))
+    if spec.refit:
+        path = runner.refit(outcome, plan, runs_dir=runs_dir, argv=list(_invocation))
+        if path is not None:
+            out.print(f"refit: the best configuration trained on all rows: {path}")
+    out.print(f"sweep saved to {outcome.sweep.path}")
+
+
+def _frame(rows: list[dict]):
+    import pandas as pd
+
+    return pd.DataFrame(rows, dtype=object).infer_objects() if rows else pd.DataFrame(
+        columns=["status", "train_acc", "val_loss"])
 
 
 # --- gradcheck ----------------------------------------------------------------------------------
