@@ -267,6 +267,7 @@ def train(
 # --- sweep --------------------------------------------------------------------------------------
 
 @app.command(short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
+             no_args_is_help=True,
              context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 def sweep(
     ctx: typer.Context,
@@ -295,9 +296,10 @@ def sweep(
     from mlpcli.sweep import spec as sweep_spec
     from mlpcli.sweep.leaderboard import leaderboard
 
+    # every other argument is a train option (or DATA), parsed and checked as train does
     train_cmd = typer.main.get_command(app).commands["train"]
     train_ctx = train_cmd.make_context("mlpcli sweep", list(ctx.args), parent=ctx,
-                                       resilient_parsing=False)
+                                       resilient_parsing=not ctx.args)
     given = {k: v for k, v in _explicit(train_ctx).items() if k not in sweep_spec.NOT_SWEPT
              or k in ("data", "seed")}
     runs_dir = train_ctx.params["runs_dir"]

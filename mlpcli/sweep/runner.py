@@ -152,7 +152,7 @@ def refit(outcome: SweepOutcome, plan_: Plan, *, runs_dir, argv, callbacks=()) -
     trial = next(t for t in plan_.trials
                  if all(value_text(t.params[p]) == str(v) for p, v in wanted.items()))
     options = {**trial.options(plan_.spec.fixed), "seed": plan_.spec.seed, "val_frac": 0.0,
-               "runs_dir": str(runs_dir), "name": f"{sweep.id}-refit"}
+               "runs_dir": str(runs_dir), "name": f"{runs.run_name(sweep.path)}-refit"}
     result = experiment.train(Config.from_dict(options, source="refit"), argv=argv,
                               callbacks=callbacks)
     summary = sweep.summary()
