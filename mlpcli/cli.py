@@ -539,17 +539,23 @@ def evaluate(
 
 @runs_app.command("list")
 def runs_list(
+    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]")] = None,
     runs_dir: RunsDir = Path(D.runs_dir),
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
     csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
-    """One row per run: options, status and final metrics.
+    """One row per run (a sweep: one row, or its trials with SWEEP): options, status, metrics.
 
     Example: mlpcli runs list --sort val_loss
     """
     from mlpcli import console, runs
 
-    frame = runs.list_runs(runs_dir, sort=sort)
+    if sweep is not None:
+        runs_dir = runs.resolve_run(sweep, runs_dir)
+        if not runs.is_sweep(runs_dir):
+            raise ConfigError(f"{sweep!r} is a run, not a sweep; 'mlpcli runs show {sweep}' "
+                              f"shows it")
+    frame = runs.list_runs(runs_dir, sort=sort or ("id" if sweep else None))
     if csv is not None:
         text = frame.to_csv(index=False)
         if csv == "-":
@@ -574,6 +580,13 @@ def runs_show(run: RunArg, runs_dir: RunsDir = Path(D.runs_dir)):
 
     path = runs.resolve_run(run, runs_dir)
     out = console.make_console()
+    if runs.is_sweep(path):
+        from mlpcli.console.sweep import sweep_report
+        from mlpcli.sweep.store import SweepDir
+
+        for renderable in sweep_report(SweepDir(path)):
+            out.print(renderable)
+        return
     for renderable in console.run_report(runs.Run(path)):
         out.print(renderable)
 

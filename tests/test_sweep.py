@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -173,3 +174,33 @@ def test_dask_without_distributed_says_how_to_install(cli, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_distributed)
     r = cli("sweep", "xor", "--dask", "local", "--epochs", "5")
     assert r.code == 2 and "pip install 'mlpcli[dask]'" in r.err
+
+
+def test_runs_list_show_and_run_arguments_reach_sweeps_and_trials(cli, runs_dir):
+    assert cli("sweep", "xor", "--grid", "hidden=2|8", "--seeds", "2", "--epochs", "300",
+               "--lr", "0.05", "--workers", "1", "--quiet").code == 0
+    assert cli("train", "xor", "--epochs", "5", "--quiet").code == 0
+    path = sweep_dir(runs_dir)
+    listed = cli("runs", "list", "--csv", "-")
+    frame = pd.read_csv(io.StringIO(listed.out))
+    assert list(frame["kind"]) == ["run", "sweep"]  # one row for the sweep, not its trials
+    sweep_row = frame.iloc[1]
+    assert sweep_row["id"] == path.name and sweep_row["trials"] == 4
+    board = pd.read_csv(path / "leaderboard.csv")
+    assert sweep_row["train_acc"] == pytest.approx(board.iloc[0]["mean"])
+    assert cli("runs", "show", "latest").out.count("c0-s") == 0  # latest is the run
+    trials = pd.read_csv(io.StringIO(
+        cli("runs", "list", path.name, "--csv", "-").out))
+    assert list(trials["id"]) == ["c0-s0", "c0-s1", "c1-s0", "c1-s1"]
+    shown = cli("runs", "show", path.name[:22])
+    assert shown.code == 0 and "Leaderboard" in shown.out and "hidden  2 | 8" in shown.out
+    summary = json.loads((path / "summary.json").read_text())
+    best = summary["best_trial"]  # a trial of the best configuration
+    assert Run(path / best).config()["options"]["hidden"] == [int(board.iloc[0]["hidden"])]
+    r = cli("evaluate", f"{path.name}:best", "xor", "--json")
+    assert r.code == 0 and json.loads(r.out)["accuracy"] == pytest.approx(
+        Run(path / best).summary()["final"]["train_acc"])
+    assert cli("predict", f"{path.name}/c0-s1", "xor").code == 0
+    assert cli("runs", "show", f"{path.name}/c1-s0").code == 0
+    missing = cli("predict", f"{path.name}/c9-s9", "xor")
+    assert missing.code == 2 and "no trial 'c9-s9'" in missing.err

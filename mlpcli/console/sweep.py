@@ -145,3 +145,47 @@ class SweepDisplay:
         if not len(board):
             return bar
         return Group(bar, leaderboard_table(board, self.params, LIVE_TOP))
+
+
+def sweep_report(sweep) -> list:
+    """Renderables for `runs show SWEEP`: status and counts, the spec, the leaderboard."""
+    from rich.text import Text
+
+    from mlpcli.console import STATUS_STYLE, key_value_table
+
+    info, summary, status = sweep.info(), sweep.summary(), sweep.status()
+    spec = info.get("spec", {})
+    counts = summary.get("trials") or {}
+    head = [
+        ("sweep", sweep.id), ("status", Text(status, style=STATUS_STYLE.get(status, ""))),
+        ("dataset", info.get("dataset", {}).get("path", "–")), ("task", info.get("task")),
+        ("search", f"{info.get('search')}: {info.get('configs')} configurations × "
+                   f"{spec.get('seeds', 1)} seeds" + (f" × {spec['folds']} folds"
+                                                      if spec.get("folds") else "")),
+        ("trials", "  ".join(f"{k} {v}" for k, v in counts.items()) or "–"),
+        ("started", summary.get("started", "–")), ("ended", summary.get("ended") or "–"),
+        ("time", fmt(summary.get("seconds"), "seconds")),
+        ("command", " ".join(info.get("argv") or []) or "–"),
+    ]
+    if summary.get("best_trial"):
+        head.append(("best trial", f"{sweep.id}/{summary['best_trial']}  (or {sweep.id}:best)"))
+    if summary.get("refit"):
+        head.append(("refit", summary["refit"]))
+    if summary.get("note"):
+        head.append(("note", summary["note"]))
+    swept = [(name, " | ".join(_value(v) for v in values))
+             for name, values in spec.get("grid", {}).items()]
+    swept += [(name, f"{dist}  ({spec.get('random')} draws)")
+              for name, dist in spec.get("sample", {}).items()]
+    fixed = [(k, _value(v)) for k, v in spec.get("fixed", {}).items()]
+    board = sweep.leaderboard()
+    out = [key_value_table("Sweep", head), "", key_value_table("Swept", swept or
+                                                              [("–", "one configuration")]),
+           "", key_value_table("Fixed options", fixed or [("–", "defaults")]), ""]
+    out.append(leaderboard_table(board, info.get("params", []), FINAL_TOP, title="Leaderboard")
+               if len(board) else Text("no trial has finished yet"))
+    return out
+
+
+def _value(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)

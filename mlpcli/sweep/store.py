@@ -23,15 +23,11 @@ from mlpcli import runs
 from mlpcli.core.train import EpochRecord
 from mlpcli.errors import RunError
 from mlpcli.experiment import versions
+from mlpcli.runs.sweeps import SWEEP_FILE
 from mlpcli.sweep.leaderboard import excluded_note, leaderboard, metric_name
 from mlpcli.sweep.spec import SweepSpec, Trial, value_text
 
-SWEEP_FILE = "sweep.json"
 DONE = ("finished", "diverged")  # trial statuses a resumed sweep does not run again
-
-
-def is_sweep(path: Path) -> bool:
-    return (Path(path) / SWEEP_FILE).is_file()
 
 
 def trial_columns(params: list[str], task: str) -> list[str]:
@@ -162,8 +158,9 @@ class SweepDir:
                        trials={"total": info["trials"], "done": len(trials),
                                **{str(k): int(v) for k, v in counts.items()}},
                        metric=metric_name(trials, info["task"]) if not trials.empty else None,
-                       best=best_config(board, info["params"]), note=excluded_note(trials)
-                       if not trials.empty else None)
+                       best=best_config(board, info["params"]),
+                       best_trial=best_trial(trials, board, info["params"]),
+                       note=excluded_note(trials) if not trials.empty else None)
         if refit:
             summary["refit"] = refit
         runs.write_json(self.path / "summary.json", summary)
@@ -248,6 +245,19 @@ def best_config(board: pd.DataFrame, params: list[str]) -> dict | None:
     if "solved" in board:
         best["solved"] = float(top["solved"])
     return best
+
+
+def best_trial(trials: pd.DataFrame, board: pd.DataFrame, params: list[str]) -> str | None:
+    """The best configuration's finished trial with the best metric (then lowest val_loss)."""
+    if board.empty or board["mean"].isna().all():
+        return None
+    top, metric = board.iloc[0], board["metric"].iloc[0]
+    mine = trials[trials["status"] == "finished"]
+    for p in params:
+        mine = mine[mine[p] == top[p]]
+    order = mine.assign(_loss=mine["val_loss"].fillna(mine["train_loss"]))
+    order = order.sort_values([metric, "_loss"], ascending=[False, True], kind="stable")
+    return str(order["trial"].iloc[0])
 
 
 def _csv_cell(value) -> str:
