@@ -104,10 +104,7 @@ class RunWriter:
             os.write(self._metrics_fd, (",".join(METRICS_COLUMNS) + "\n").encode())
 
     def on_epoch_end(self, record, trainer) -> None:
-        cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
-                 record.val_acc, record.lr, record.seconds)
-        line = ",".join("" if v is None else repr(v) for v in cells) + "\n"
-        os.write(self._metrics_fd, line.encode())  # one write: never a partial line
+        os.write(self._metrics_fd, metrics_line(record).encode())  # one write: never partial
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_every
         if self.checkpoint_every and due:
             self.write_checkpoint(trainer)
@@ -153,6 +150,13 @@ class RunWriter:
         """Write summary.json with its final fields (status, metrics, times)."""
         self.summary.update(fields)
         write_json(self.path / "summary.json", self.summary)
+
+
+def metrics_line(record) -> str:
+    """One line of metrics.csv for an EpochRecord (repr: floats read back exactly)."""
+    cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
+             record.val_acc, record.lr, record.seconds)
+    return ",".join("" if v is None else repr(v) for v in cells) + "\n"
 
 
 def load_checkpoint(path: Path) -> dict:
