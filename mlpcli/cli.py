@@ -358,9 +358,10 @@ def sweep(
             signal.signal(sig, handler)
     board = outcome.sweep.leaderboard()
     out.print(view.leaderboard_table(board, spec.params, top))
-    out.print(view.best_line(outcome.summary.get("best")))
-    if outcome.summary.get("note") and not quiet:
-        out.print(outcome.summary["note"])
+    if not quiet:
+        out.print(view.best_line(outcome.summary.get("best")))
+        if outcome.summary.get("note"):
+            out.print(outcome.summary["note"])
     if outcome.summary["status"] == "interrupted":
         out.print(f"sweep interrupted; continue with: mlpcli sweep --resume "
                   f"{outcome.sweep.id} --runs-dir {runs_dir}")
@@ -369,7 +370,8 @@ def sweep(
         path = runner.refit(outcome, plan, runs_dir=runs_dir, argv=list(_invocation))
         if path is not None:
             out.print(f"refit: the best configuration trained on all rows: {path}")
-    out.print(f"sweep saved to {outcome.sweep.path}")
+    if not quiet:
+        out.print(f"sweep saved to {outcome.sweep.path}")
 
 
 def _frame(rows: list[dict]):

@@ -102,19 +102,19 @@ def test_a_diverging_trial_leaves_the_sweep_finished(cli, runs_dir):
 
 
 def test_folds_hold_out_each_fold_once(cli, runs_dir):
-    r = cli("sweep", "iris", "--folds", "5", "--epochs", "20", "--workers", "1", "--quiet")
+    r = cli("sweep", "iris", "--folds", "5", "--epochs", "20", "--workers", "1", "--plots")
     assert r.code == 0, r.err
     path = sweep_dir(runs_dir)
     trials = pd.read_csv(path / "trials.csv")
     assert list(trials["fold"]) == [0, 1, 2, 3, 4] and trials["val_acc"].notna().all()
     held_out = []
     for i in range(5):
-        run = Run(path / f"c-s0-f{i}") if (path / f"c-s0-f{i}").exists() else \
-            Run(path / f"c0-s0-f{i}")
+        run = Run(path / f"c0-s0-f{i}")
         config = run.config()
         assert config["fold"] == {"index": i, "folds": 5}
         assert config["dataset"]["train_rows"] + config["dataset"]["val_rows"] == 150
         held_out += pd.read_csv(run.path / "predictions.csv")["row"].tolist()
+        assert (run.path / "loss.png").read_bytes()[:4] == b"\x89PNG"  # --plots
     assert sorted(held_out) == list(range(150))  # every row validated exactly once
     assert "val_acc" in r.out
 

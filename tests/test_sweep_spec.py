@@ -49,7 +49,7 @@ def test_commas_separate_values_only_where_values_never_hold_one():
     ("activation=relu|swish", ["activation", "relu, tanh, sigmoid"]),
     ("seed=1|2", ["seed", "--seeds"]),
     ("batch_size=8.5", ["batch_size", "whole number"]),
-    ("lr", ["NAME=V1|V2"]),
+    ("lr", ["NAME=…", "lr=0.001|0.01"]),
     ("lr=0.1||0.2", ["empty value"]),
 ])
 def test_grid_errors_name_the_parameter(item, words):

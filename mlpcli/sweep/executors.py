@@ -84,36 +84,49 @@ def run_in_processes(specs, shared, stop: threading.Event, workers: int, on_star
     while queue and not stop.is_set():
         pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                       initargs=(shared, stop_event))
+
+        def submit(spec, pool=pool):
+            attempts[spec.trial.id] = attempts.get(spec.trial.id, 0) + 1
+            return pool.submit(_run_in_worker, spec)
+
+        def finished(futures):
+            return cf.wait(futures, timeout=POLL_SECONDS, return_when=cf.FIRST_COMPLETED)[0]
+
         running: dict = {}
-        broken = False
         try:
-            while (queue or running) and not broken:
-                while queue and len(running) < workers and not stop.is_set():
-                    spec = queue.popleft()
-                    attempts[spec.trial.id] = attempts.get(spec.trial.id, 0) + 1
-                    running[pool.submit(_run_in_worker, spec)] = spec
-                    if on_start:
-                        on_start(spec)
-                if stop.is_set():
-                    stop_event.set()
-                    if not running:
-                        break
-                done, _ = cf.wait(running, timeout=POLL_SECONDS,
-                                  return_when=cf.FIRST_COMPLETED)
-                for future in done:
-                    spec = running.pop(future)
-                    try:
-                        yield spec, future.result()
-                    except cf.process.BrokenProcessPool:
-                        broken = True
-                        if attempts[spec.trial.id] < MAX_ATTEMPTS and not stop.is_set():
-                            queue.appendleft(spec)
+            for future, spec in _dispatch(queue, running, workers, submit, finished, stop,
+                                          stop_event.set, on_start):
+                try:
+                    yield spec, future.result()
+                except cf.process.BrokenProcessPool:  # a new pool for the trials in flight
+                    for lost in (spec, *running.values()):
+                        if attempts[lost.trial.id] < MAX_ATTEMPTS and not stop.is_set():
+                            queue.appendleft(lost)
                         else:
-                            yield spec, _died(spec, "the worker process running it died")
-                    except Exception as e:  # e.g. a result that cannot be sent back
-                        yield spec, _died(spec, f"{type(e).__name__}: {e}")
+                            yield lost, _died(lost, "the worker process running it died")
+                    break
+                except Exception as e:  # e.g. a result that cannot be sent back
+                    yield spec, _died(spec, f"{type(e).__name__}: {e}")
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dispatch(queue: deque, running: dict, slots: int, submit, finished, stop, stop_workers,
+              on_start):
+    """Keep `slots` trials of `queue` in flight (running: future -> spec) and yield
+    (future, spec) as they finish; once `stop` is set, submit no more and call stop_workers()."""
+    while queue or running:
+        while queue and len(running) < slots and not stop.is_set():
+            spec = queue.popleft()
+            running[submit(spec)] = spec
+            if on_start:
+                on_start(spec)
+        if stop.is_set():
+            stop_workers()
+            if not running:
+                return
+        for future in finished(list(running)):
+            yield future, running.pop(future)
 
 
 # --- Dask -------------------------------------------------------------------------------------
@@ -158,29 +171,24 @@ def run_on_dask(specs, shared, stop: threading.Event, client, sweep_id: str, on_
     data = {key: client.scatter(value, broadcast=True) for key, value in shared.items()}
     queue, running = deque(specs), {}
     stop_event = Event(stop_name, client=client)
+
+    def submit(spec):
+        return client.submit(_run_on_dask, spec, data[spec.data_key], stop_name, pure=False,
+                             key=f"trial-{sweep_id}-{spec.trial.id}-{time.time()}")
+
+    def finished(futures):
+        done = [f for f in futures if f.done()]
+        if not done:
+            time.sleep(POLL_SECONDS)
+        return done
+
     try:
-        while queue or running:
-            while queue and len(running) < slots and not stop.is_set():
-                spec = queue.popleft()
-                future = client.submit(_run_on_dask, spec, data[spec.data_key], stop_name,
-                                       key=f"trial-{sweep_id}-{spec.trial.id}-{time.time()}",
-                                       pure=False)
-                running[future] = spec
-                if on_start:
-                    on_start(spec)
-            if stop.is_set():
-                stop_event.set()
-                if not running:
-                    break
-            done = [f for f in running if f.done()]
-            if not done:
-                time.sleep(POLL_SECONDS)
-            for future in done:
-                spec = running.pop(future)
-                try:
-                    yield spec, future.result()
-                except Exception as e:  # KilledWorker (its workers kept dying), lost data, …
-                    yield spec, _died(spec, f"on Dask: {type(e).__name__}: {e}")
+        for future, spec in _dispatch(queue, running, slots, submit, finished, stop,
+                                      stop_event.set, on_start):
+            try:
+                yield spec, future.result()
+            except Exception as e:  # KilledWorker (its workers kept dying), lost data, …
+                yield spec, _died(spec, f"on Dask: {type(e).__name__}: {e}")
     finally:
         for future in running:
             future.cancel()

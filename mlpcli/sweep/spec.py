@@ -221,33 +221,35 @@ def value_text(value) -> str:
     return str(value) if not isinstance(value, float) else f"{value:.6g}"
 
 
-def parse_grid(items: list[str]) -> dict:
-    """--grid NAME=V1|V2 … → {name: [values]}; one --grid per option."""
-    grid: dict = {}
+def _assignments(items: list[str], flag: str, example: str):
+    """NAME=TEXT items → (option name, TEXT), each option at most once."""
+    seen = set()
     for item in items:
         name, sep, text = item.partition("=")
         if not sep:
-            raise ConfigError(f"--grid {item!r}: expected NAME=V1|V2, e.g. lr=0.001|0.01")
+            raise ConfigError(f"{flag} {item!r}: expected NAME=…, e.g. {example}")
         key = param_name(name)
-        if key in grid:
-            raise ConfigError(f"--grid {key} given twice; list all its values in one --grid")
+        if key in seen:
+            raise ConfigError(f"{flag} {key} given twice; give all its values in one {flag}")
+        seen.add(key)
+        yield key, text.strip()
+
+
+def parse_grid(items: list[str]) -> dict:
+    """--grid NAME=V1|V2 … → {name: [values]} (a repeated value once)."""
+    grid = {}
+    for key, text in _assignments(items, "--grid", "lr=0.001|0.01"):
         values = [parse_value(key, v) for v in split_values(key, text)]
-        grid[key] = list({value_text(v): v for v in values}.values())  # repeats once
+        grid[key] = list({value_text(v): v for v in values}.values())
     return grid
 
 
 def parse_sample(items: list[str]) -> dict:
-    """--sample NAME=DIST … → {name: dist text}, each checked."""
-    sample: dict = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--sample {item!r}: expected NAME=DIST, e.g. lr=log:1e-4:1e-1")
-        key = param_name(name)
-        if key in sample:
-            raise ConfigError(f"--sample {key} given twice")
-        Distribution.parse(key, text.strip())
-        sample[key] = text.strip()
+    """--sample NAME=DIST … → {name: distribution text}, each checked."""
+    sample = {}
+    for key, text in _assignments(items, "--sample", "lr=log:1e-4:1e-1"):
+        Distribution.parse(key, text)
+        sample[key] = text
     return sample
 
 
