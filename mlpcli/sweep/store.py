@@ -26,7 +26,6 @@ from mlpcli.experiment import versions
 from mlpcli.runs.sweeps import SWEEP_FILE
 from mlpcli.sweep.leaderboard import excluded_note, leaderboard, metric_name
 from mlpcli.sweep.spec import SweepSpec, Trial, value_text
-from mlpcli.sweep.trial import RECORD_FIELDS
 
 DONE = ("finished", "diverged")  # trial statuses a resumed sweep does not run again
 
@@ -188,10 +187,7 @@ class SweepDir:
                                                     "started": runs.now_iso()})
             return path
         runs.write_json(path / "model.json", result.model_info)
-        # every epoch's line in one write (a line per call, as in training, costs 40 ms a trial)
-        lines = [",".join(runs.METRICS_COLUMNS) + "\n",
-                 *(runs.metrics_line(EpochRecord(*r)) for r in result.history)]
-        runs.write_atomic(path / "metrics.csv", "".join(lines).encode())
+        runs.write_atomic(path / "metrics.csv", result.metrics.encode())
         writer = runs.RunWriter(path, config=config, model_info=result.model_info,
                                 summary=summary)
         if result.weights is not None:
@@ -199,7 +195,7 @@ class SweepDir:
             writer.write_checkpoint(types.SimpleNamespace(state=lambda: result.state))
         if result.predictions is not None:
             runs.write_atomic(path / "predictions.csv", result.predictions.encode())
-        if plots and result.history:
+        if plots:
             from mlpcli.report.plots import loss_plot
 
             metrics = runs.Run(path).metrics()
@@ -218,9 +214,8 @@ class SweepDir:
         except RunError:
             return None
         kept = metrics[metrics["epoch"] <= state["epoch"]]
-        history = [tuple(None if v != v else int(v) if k == "epoch" else float(v)
-                         for k, v in row.items()) for row in kept[list(RECORD_FIELDS)]
-                   .to_dict("records")]
+        history = [EpochRecord(**{k: (None if v != v else int(v) if k == "epoch" else float(v))
+                                  for k, v in row.items()}) for row in kept.to_dict("records")]
         return {"state": state, "history": history}
 
 

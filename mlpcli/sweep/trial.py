@@ -11,24 +11,18 @@ depend only on (options, seed, fold) — not on the worker it ran on — and a t
 from __future__ import annotations
 
 import copy
-import dataclasses
-import operator
 import time
 import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlpcli import experiment
+from mlpcli import experiment, runs
 from mlpcli.config import Config
-from mlpcli.core.train import EpochRecord
 from mlpcli.data import Dataset, Preprocessor, default_val_frac, load_dataset, split_rows
 from mlpcli.sweep.folds import assign_folds, fold_rows, small_classes
 from mlpcli.sweep.spec import Trial
 
-# an EpochRecord as a tuple (dataclasses.asdict is slow: 5000 epochs took 0.15 s)
-RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(EpochRecord))
-record_tuple = operator.attrgetter(*RECORD_FIELDS)
 # the options that change what is read from the CSV; trials differing only in others share it
 LOAD_OPTIONS = ("data", "target", "features", "drop_columns", "task", "loss", "dropna", "sep",
                 "encoding")
@@ -55,7 +49,7 @@ class TrialSpec:
     trial: Trial
     options: dict  # the trial's Config options
     data_key: str  # which TrialData it uses
-    resume: dict | None = None  # {"state": checkpoint state, "history": [record tuples]}
+    resume: dict | None = None  # {"state": checkpoint state, "history": [EpochRecord]}
 
 
 @dataclass
@@ -70,7 +64,7 @@ class TrialResult:
     model_info: dict | None = None
     weights: dict | None = None
     state: dict | None = None  # the trainer's state, for checkpoint.npz
-    history: list = field(default_factory=list)  # EpochRecord per epoch, as record_tuple
+    metrics: str | None = None  # metrics.csv (formatted by the worker, not the sweep's process)
     summary: dict = field(default_factory=dict)  # summary.json's result fields
     predictions: str | None = None  # predictions.csv
 
@@ -189,7 +183,7 @@ def run_trial(spec: TrialSpec, data: TrialData, should_stop=None) -> TrialResult
         trainer = experiment.make_trainer(cfg, dataset, model, rng, callbacks=callbacks)
         if spec.resume is not None:
             trainer.load_state(spec.resume["state"])
-            trainer.history = [EpochRecord(*r) for r in spec.resume["history"]]
+            trainer.history = list(spec.resume["history"])
         outcome = trainer.run()
     except Exception as e:  # a trial's failure is its result; the sweep goes on
         result.error = f"{type(e).__name__}: {e}"
@@ -197,7 +191,8 @@ def run_trial(spec: TrialSpec, data: TrialData, should_stop=None) -> TrialResult
         return result
     result.status, result.error = outcome.status, outcome.message or None
     result.weights, result.state = model.params(), trainer.state()
-    result.history = [record_tuple(r) for r in trainer.history]
+    result.metrics = "".join([",".join(runs.METRICS_COLUMNS) + "\n",
+                              *map(runs.metrics_line, trainer.history)])
     best = next((r.as_dict() for r in trainer.history if r.epoch == outcome.best_epoch), None)
     result.summary = {
         "seconds": trainer.elapsed, "wall_seconds": time.time() - t0,
