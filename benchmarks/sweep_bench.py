@@ -142,7 +142,7 @@ def main() -> None:
           f"{k['sklearn_s']:.1f} s | {k['speedup']:.2f}× | ≥ 3× "
           f"{'✓' if k['speedup'] >= 3 else '✗'} |")
     print(f"\nmean 5-fold accuracy, {epochs} epochs (max |difference| {k['max_abs_diff']:.3f},"
-          f" target ≤ 0.02 {'✓' if k['max_abs_diff'] <= 0.02 else '✗'}):")
+          f" target ≤ 0.02 {'✓' if k['max_abs_diff'] <= 0.02 else '✗'}):\n")
     print("| hidden | lr | mlpcli | scikit-learn |\n|---|---|---|---|")
     for r in k["accuracy"]:
         print(f"| {r['hidden']} | {r['lr']} | {r['mlpcli']:.3f} | {r['sklearn']:.3f} |")

@@ -267,7 +267,7 @@ def train(
 # --- sweep --------------------------------------------------------------------------------------
 
 @app.command(short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
-             no_args_is_help=True,
+             no_args_is_help=True, options_metavar="DATA [TRAIN OPTIONS] [OPTIONS]",
              context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 def sweep(
     ctx: typer.Context,
@@ -285,8 +285,8 @@ def sweep(
     top: Annotated[int, typer.Option("--top", metavar="N", help="Leaderboard rows shown at the end.", min=1)] = 10,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final table.")] = False,
 ):
-    """Train DATA many times and rank the configurations; every `mlpcli train` option is
-    accepted and fixed for all trials unless swept.
+    """Train DATA many times and rank the configurations; every `mlpcli train` option (see
+    mlpcli train --help) is accepted and fixed for all trials unless swept.
 
     Example: mlpcli sweep xor --grid hidden=2|4|8|32 --seeds 100
     """
@@ -298,7 +298,7 @@ def sweep(
 
     # every other argument is a train option (or DATA), parsed and checked as train does
     train_cmd = typer.main.get_command(app).commands["train"]
-    train_ctx = train_cmd.make_context("mlpcli sweep", list(ctx.args), parent=ctx,
+    train_ctx = train_cmd.make_context("mlpcli sweep", list(ctx.args),
                                        resilient_parsing=not ctx.args)
     given = {k: v for k, v in _explicit(train_ctx).items() if k not in sweep_spec.NOT_SWEPT
              or k in ("data", "seed")}
