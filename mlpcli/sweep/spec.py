@@ -19,16 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlpcli.config import (
-    ACTIVATION_NAMES,
-    DTYPES,
-    INIT_SCHEMES,
-    LOSS_NAMES,
-    REDUCTIONS,
-    SCHEDULES,
-    TASKS,
-    Config,
-)
+from mlpcli.config import Config
 from mlpcli.errors import ConfigError
 
 SPEC_VERSION = 1
@@ -40,9 +31,7 @@ NOT_SWEPT = {
     "name": "trials are named by the sweep",
     "checkpoint_every": "it does not change a trial's result",
 }
-CHOICES = {"task": TASKS, "loss": LOSS_NAMES, "reduction": REDUCTIONS,
-           "activation": ACTIVATION_NAMES, "schedule": SCHEDULES, "dtype": DTYPES,
-           "init_scheme": INIT_SCHEMES}
+FREE_TEXT = ("sep", "encoding", "init")  # text options whose values may hold a comma
 DISTRIBUTIONS = ("log", "uniform", "int")
 _TYPES = {f.name: str(f.type) for f in dataclasses.fields(Config)}
 
@@ -153,7 +142,7 @@ def param_name(name: str) -> str:
 
 def _comma_free(name: str) -> bool:
     """Whether values of this option never contain a comma (so ',' may separate them)."""
-    return name in CHOICES or _TYPES[name] in ("int", "float", "bool", "float | None")
+    return name not in FREE_TEXT and not _TYPES[name].startswith("tuple")
 
 
 def split_values(name: str, text: str) -> list[str]:
@@ -205,9 +194,13 @@ def parse_value(name: str, value):
                     "float": "a number", "float | None": "a number",
                     "tuple[int, ...]": "layer widths like 16 or 64,32"}[kind]
         raise ConfigError(f"{flag}: {value!r} is not {expected}") from None
-    if name in CHOICES and text not in CHOICES[name]:
-        raise ConfigError(f"{flag}: {value!r} is not one of {', '.join(CHOICES[name])}")
-    return None if text.lower() == "none" and kind == "str | None" else text
+    text = None if text.lower() == "none" and kind == "str | None" else text
+    if name not in FREE_TEXT:  # a choice (activation, loss, …): Config checks it
+        try:
+            Config().replace(**{name: text})
+        except ConfigError as e:
+            raise ConfigError(f"{flag}: {e}") from None
+    return text
 
 
 def value_text(value) -> str:
