@@ -94,3 +94,26 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_results(tmp_path):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert full.returncode == 0, full.stderr
     assert_same_trials(part, sweep_dir(tmp_path / "full"))
+
+
+def test_sigterm_stops_an_in_process_sweep_with_143_and_resume_finishes_it(tmp_path):
+    args = ["sweep", "digits", "--seeds", "4", "--epochs", "300", "--patience", "0",
+            "--workers", "1", "--runs-dir", "runs"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen(_mlpcli(*args), cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/c0-s1")):
+        time.sleep(0.05)  # the second trial has started
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    part = sweep_dir(tmp_path / "runs")
+    trials = pd.read_csv(part / "trials.csv")
+    assert len(trials) < 4 and json.loads((part / "summary.json").read_text())["status"] \
+        == "interrupted"
+    assert f"mlpcli sweep --resume {part.name}" in out
+    resumed = subprocess.run(_mlpcli("sweep", "--resume", part.name, "--runs-dir", "runs"),
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert list(pd.read_csv(part / "trials.csv")["status"]) == ["finished"] * 4
