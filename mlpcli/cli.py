@@ -312,23 +312,9 @@ def sweep(
                               "options")
         spec = runner.load_resumable(resume_path)
     else:
-        if spec_file is not None:
-            try:
-                raw = runs.read_json(spec_file)
-            except MlpcliError as e:
-                raise ConfigError(f"--spec {e}") from None
-            spec = sweep_spec.SweepSpec.from_dict(raw.get("spec", raw), source=str(spec_file))
-        else:
-            spec = sweep_spec.SweepSpec(fixed={})
         config = train_ctx.params.get("config")
         base = _read_config_file(config, runs_dir) if config is not None else {}
-        spec.fixed = {**base, **spec.fixed, **given}
-        spec.grid.update(sweep_spec.parse_grid(grid or []))
-        spec.sample.update(sweep_spec.parse_sample(sample or []))
-        for key in ("random", "seeds", "folds"):
-            if swept[key] is not None:
-                setattr(spec, key, swept[key])
-        spec.refit = spec.refit or refit
+        spec = _sweep_spec(spec_file, {**base, **given}, swept, refit)
     plan = runner.plan(spec)  # every check and the CSV read happen here: nothing written yet
 
     out = console.make_console()
@@ -372,6 +358,28 @@ def sweep(
             out.print(f"refit: the best configuration trained on all rows: {path}")
     if not quiet:
         out.print(f"sweep saved to {outcome.sweep.path}")
+
+
+def _sweep_spec(spec_file: Path | None, given: dict, swept: dict, refit: bool):
+    """The sweep's spec: --spec FILE (if any), overridden by the options given here."""
+    from mlpcli import runs
+    from mlpcli.sweep import spec as sweep_spec
+
+    spec = sweep_spec.SweepSpec(fixed={})
+    if spec_file is not None:
+        try:
+            raw = runs.read_json(spec_file)
+        except MlpcliError as e:
+            raise ConfigError(f"--spec {e}") from None
+        spec = sweep_spec.SweepSpec.from_dict(raw.get("spec", raw), source=str(spec_file))
+    spec.fixed = {**spec.fixed, **given}
+    spec.grid.update(sweep_spec.parse_grid(swept["grid"] or []))
+    spec.sample.update(sweep_spec.parse_sample(swept["sample"] or []))
+    for key in ("random", "seeds", "folds"):
+        if swept[key] is not None:
+            setattr(spec, key, swept[key])
+    spec.refit = spec.refit or refit
+    return spec
 
 
 def _frame(rows: list[dict]):

@@ -183,8 +183,7 @@ class SweepDir:
                   "error": result.error, "pid": os.getpid(), "host": socket.gethostname()}
         runs.write_json(path / "config.json", config)
         if result.model_info is None:  # failed before the network existed
-            runs.write_json(path / "summary.json", {**summary, **ending,
-                                                    "started": runs.now_iso()})
+            runs.write_json(path / "summary.json", {**summary, **ending})
             return path
         runs.write_json(path / "model.json", result.model_info)
         runs.write_atomic(path / "metrics.csv", result.metrics.encode())
@@ -200,7 +199,7 @@ class SweepDir:
 
             metrics = runs.Run(path).metrics()
             runs.write_atomic(path / "loss.png", loss_plot(metrics, f"{self.id}/{trial.id}"))
-        writer.finish(started=ending["ended"], **ending)  # summary.json last, as in training
+        writer.finish(**ending)  # summary.json last, as in training
         return path
 
     def resume_state(self, trial: Trial) -> dict | None:

@@ -166,7 +166,7 @@ def run_trial(spec: TrialSpec, data: TrialData, should_stop=None) -> TrialResult
 
     `should_stop()`, checked after every epoch, stops the trial as Ctrl-C stops `mlpcli train`.
     """
-    t0 = time.time()
+    t0, started = time.time(), runs.now_iso()
     trial, result = spec.trial, TrialResult(spec.trial.id, "failed")
     try:
         cfg = Config.from_dict(spec.options, source=f"trial {trial.id}")
@@ -187,7 +187,7 @@ def run_trial(spec: TrialSpec, data: TrialData, should_stop=None) -> TrialResult
         outcome = trainer.run()
     except Exception as e:  # a trial's failure is its result; the sweep goes on
         result.error = f"{type(e).__name__}: {e}"
-        result.summary = {"traceback": traceback.format_exc(limit=-3)}
+        result.summary = {"started": started, "traceback": traceback.format_exc(limit=-3)}
         return result
     result.status, result.error = outcome.status, outcome.message or None
     result.weights, result.state = model.params(), trainer.state()
@@ -195,7 +195,7 @@ def run_trial(spec: TrialSpec, data: TrialData, should_stop=None) -> TrialResult
                               *map(runs.metrics_line, trainer.history)])
     best = next((r.as_dict() for r in trainer.history if r.epoch == outcome.best_epoch), None)
     result.summary = {
-        "seconds": trainer.elapsed, "wall_seconds": time.time() - t0,
+        "started": started, "seconds": trainer.elapsed, "wall_seconds": time.time() - t0,
         "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
         "stopped_early": outcome.stopped_early, "error": outcome.message or None,
         "best": best, "final": experiment.summary_metrics(trainer, dataset),
