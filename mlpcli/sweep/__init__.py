@@ -3,5 +3,5 @@ this process, in local worker processes or on a Dask cluster, and summarised in 
 
     spec.py (options → trials) · folds.py · trial.py (one pure trial) · executors.py
     leaderboard.py · store.py (the sweep directory) · plot.py · runner.py (the command's steps)
-    inspect.py (sweeps in `runs list`, `runs show` and RUN arguments)
+Sweeps in `runs list`, `runs show` and RUN arguments: mlpcli/runs/sweeps.py.
 """
