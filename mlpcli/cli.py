@@ -182,6 +182,81 @@ def train(
     raise typer.Exit(stop.exit_code(outcome.summary["status"], display))
 
 
+# --- sweep --------------------------------------------------------------------------------------
+
+@app.command(short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
+             no_args_is_help=True, options_metavar="DATA [TRAIN OPTIONS] [OPTIONS]",
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def sweep(
+    ctx: typer.Context,
+    grid: Annotated[Optional[list[str]], typer.Option("--grid", metavar="NAME=V1|V2", help="Swept option and its values, e.g. lr=0.001|0.01 or \"hidden=8|64,32\" (repeatable; the grid is their product).", show_default=False)] = None,
+    sample: Annotated[Optional[list[str]], typer.Option("--sample", metavar="NAME=DIST", help="Random-search distribution: log:A:B, uniform:A:B, int:A:B or a choice a|b|c (repeatable).", show_default=False)] = None,
+    random: Annotated[Optional[int], typer.Option("--random", metavar="N", help="Draw N configurations from the --sample distributions (seeded by --seed).", min=1, show_default=False)] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="K", help="Repeat every configuration with seeds seed, seed+1, …, seed+K−1.  [default: 1]", min=1, show_default=False)] = None,
+    folds: Annotated[Optional[int], typer.Option("--folds", metavar="K", help="K-fold cross-validation (stratified for classification), the same folds for every configuration.", min=2, show_default=False)] = None,
+    spec_file: Annotated[Optional[Path], typer.Option("--spec", metavar="FILE", help="A sweep as JSON, e.g. a sweep's sweep.json; options given here override it.", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", metavar="N", help="Local worker processes (1: in this process).  [default: number of cores]", min=1, show_default=False)] = None,
+    dask: Annotated[Optional[str], typer.Option("--dask", metavar="ADDRESS", help="Run the trials on a Dask cluster: its scheduler (tcp://host:8786), or 'local' for a LocalCluster here.", show_default=False)] = None,
+    refit: Annotated[bool, typer.Option("--refit", help="Afterwards, train the best configuration on all rows as an ordinary run.")] = False,
+    plots: Annotated[bool, typer.Option("--plots", help="Write each trial's loss.png (costs more than a small trial).")] = False,
+    resume: Annotated[Optional[str], typer.Option("--resume", metavar="SWEEP", help="Continue an interrupted sweep: run only its missing and incomplete trials.", show_default=False)] = None,
+    top: Annotated[int, typer.Option("--top", metavar="N", help="Leaderboard rows shown at the end.", min=1)] = 10,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final table.")] = False,
+):
+    """Train DATA many times and rank the configurations; every `mlpcli train` option (see
+    mlpcli train --help) is accepted and fixed for all trials unless swept.
+
+    Example: mlpcli sweep xor --grid hidden=2|4|8|32 --seeds 100
+    """
+    from mlpcli import console
+    from mlpcli.console import sweep as view
+    from mlpcli.signals import StopOnSignals
+    from mlpcli.sweep import runner
+
+    spec, runs_dir, name, resume_path = _sweep_request(ctx, dict(
+        grid=grid, sample=sample, random=random, seeds=seeds, folds=folds), spec_file, refit,
+        resume)
+    plan = runner.plan(spec)  # every check and the CSV read happen here: nothing written yet
+    out = console.make_console()
+    display = view.SweepDisplay(out, quiet, plan, workers=workers, dask=dask)
+    with display, StopOnSignals() as signals:
+        outcome = runner.run(plan, runs_dir=runs_dir, name=name, argv=list(_invocation),
+                             workers=display.workers, dask=dask, plots=plots,
+                             stop=signals.event(), observer=display, resume=resume_path)
+    view.print_outcome(out, outcome, spec, top, quiet, runs_dir)
+    if outcome.summary["status"] == "interrupted":
+        raise typer.Exit(signals.exit_code("interrupted", display))
+    if spec.refit:
+        path = runner.refit(outcome, plan, runs_dir=runs_dir, argv=list(_invocation))
+        view.print_refit(out, path)
+
+
+def _sweep_request(ctx, swept: dict, spec_file, refit: bool, resume):
+    """(spec, runs dir, name, sweep to resume) from the command line: every argument that is
+    not a sweep option is a train option (or DATA), parsed and checked as `train` does."""
+    from mlpcli import runs
+    from mlpcli.sweep import runner
+    from mlpcli.sweep import spec as sweep_spec
+
+    train_cmd = typer.main.get_command(app).commands["train"]
+    train_ctx = train_cmd.make_context("mlpcli sweep", list(ctx.args),
+                                       resilient_parsing=not ctx.args)
+    given = config.given_options(train_ctx)
+    runs_dir, name = train_ctx.params["runs_dir"], train_ctx.params.get("name")
+    config.check_runs_dir(runs_dir)
+    if resume is None:
+        base = train_ctx.params.get("config_file")
+        base = config.read_options(config.config_path(base, runs_dir, runs.resolve_run),
+                                   "--config") if base is not None else {}
+        spec = sweep_spec.from_options(spec_file, {**base, **given}, swept, refit)
+        return spec, runs_dir, name, None
+    if spec_file or any(v for v in swept.values()) or \
+            sweep_spec.from_options(None, given, swept, refit).fixed:
+        raise ConfigError("--resume continues a sweep with its own spec; give no other options")
+    path = runs.resolve_run(resume, runs_dir)
+    return runner.load_resumable(path), runs_dir, name, path
+
+
 # --- gradcheck ----------------------------------------------------------------------------------
 
 @app.command(short_help="Check backprop gradients against finite differences.")
@@ -300,17 +375,23 @@ def evaluate(
 
 @runs_app.command("list")
 def runs_list(
+    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]")] = None,
     runs_dir: RunsDir = D.runs_dir,
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
     csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
-    """One row per run: options, status and final metrics.
+    """One row per run (a sweep: one row, or its trials with SWEEP): options, status, metrics.
 
     Example: mlpcli runs list --sort val_loss
     """
     from mlpcli import console, runs
 
-    frame = runs.list_runs(runs_dir, sort=sort)
+    if sweep is not None:
+        runs_dir = runs.resolve_run(sweep, runs_dir)
+        if not runs.is_sweep(runs_dir):
+            raise ConfigError(f"{sweep!r} is a run, not a sweep; 'mlpcli runs show {sweep}' "
+                              f"shows it")
+    frame = runs.list_runs(runs_dir, sort=sort or ("id" if sweep else None))
     if csv is not None:
         text = frame.to_csv(index=False)
         if csv == "-":
@@ -333,9 +414,18 @@ def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
     """
     from mlpcli import console, runs
 
-    view = _run_view(runs.Run(runs.resolve_run(run, runs_dir)), details=True)
+    path = runs.resolve_run(run, runs_dir)
     out = console.make_console()
-    for renderable in console.run_report(view):
+    if runs.is_sweep(path):
+        from mlpcli.console.sweep import sweep_report
+        from mlpcli.sweep.store import SweepDir
+
+        sweep = SweepDir(path)
+        for renderable in sweep_report(sweep.id, sweep.info(), sweep.summary(), sweep.status(),
+                                       sweep.leaderboard()):
+            out.print(renderable)
+        return
+    for renderable in console.run_report(_run_view(runs.Run(path), details=True)):
         out.print(renderable)
 
 

@@ -350,7 +350,7 @@ def train_options(given: dict, *, config: Path | None = None, resume: str | None
                               f"can change (got {got})")
         options = {**read_options(resume_path, "--resume"), "runs_dir": str(resume_path.parent)}
     elif config is not None:
-        options = read_options(_config_path(Path(config), runs_dir, find_run), "--config")
+        options = read_options(config_path(Path(config), runs_dir, find_run), "--config")
     else:
         options = {}
     source = f"--config {config}" if config is not None else (
@@ -361,7 +361,7 @@ def train_options(given: dict, *, config: Path | None = None, resume: str | None
     return cfg, resume_path
 
 
-def _config_path(path: Path, runs_dir, find_run) -> Path:
+def config_path(path: Path, runs_dir, find_run) -> Path:
     """--config FILE, a run directory (its config.json), or a run id/name/prefix/'latest'."""
     if path.exists():
         return path

@@ -14,6 +14,7 @@ and not in console/.
 from __future__ import annotations
 
 import signal
+import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SIGPIPE_EXIT = 128 + 13  # a closed output ends training as a shell reports SIGPIPE: 141
@@ -38,6 +39,13 @@ class StopOnSignals:
     def attach(self, trainer) -> None:
         """From now on a signal stops `trainer` at its next minibatch (experiment's on_start)."""
         self.trainer = trainer
+
+    def event(self) -> threading.Event:
+        """A sweep: an Event that a signal sets from now on (no new trials start, running ones
+        stop and are saved interrupted)."""
+        event = threading.Event()
+        self.attach(_SetsEvent(event))
+        return event
 
     def _handle(self, signum, frame) -> None:
         if self.signum is None:
@@ -66,3 +74,10 @@ class StopOnSignals:
         if self.signum is None and display.output_closed:
             return SIGPIPE_EXIT
         return 128 + (self.signum or signal.SIGINT)
+
+
+class _SetsEvent:
+    """Stands in for a trainer: request_stop() sets the event."""
+
+    def __init__(self, event: threading.Event):
+        self.request_stop = event.set

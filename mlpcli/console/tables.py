@@ -34,7 +34,8 @@ STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow",
                 "diverged": "red", "failed": "red", "crashed": "red", "damaged": "red"}
 
 
-RUN_COLUMNS = {"id": "text", "status": "text", "dataset": "text", "epochs": "int",
+RUN_COLUMNS = {"id": "text", "status": "text", "kind": "text", "trials": "int",
+               "dataset": "text", "epochs": "int",
                "hidden": "text", "lr": "loss", "batch_size": "int", "seed": "int",
                "train_loss": "loss", "val_loss": "loss", "train_acc": "acc", "val_acc": "acc",
                "seconds": "seconds"}
@@ -75,6 +76,8 @@ def runs_table(frame, width: int | None = None) -> Table:
 
     columns = [c for c in RUN_COLUMNS if c in ("id", "status") or
                any(cells[c] != "–" for cells in rows)]  # no all-empty columns
+    if "trials" not in columns and "kind" in columns:  # no sweep: every row is a run
+        columns.remove("kind")
     table = build(columns)
     measure = Console(width=10_000).measure  # the table's natural width
     for c in RUN_COLUMNS_DROPPABLE:

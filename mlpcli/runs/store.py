@@ -27,6 +27,13 @@ import numpy as np
 from mlpcli.core.kernels import THETA_LAYOUT
 from mlpcli.errors import ConfigError, RunError
 from mlpcli.runs.files import load_npz, read_json, save_npz, write_atomic, write_json
+from mlpcli.runs.sweeps import (
+    is_sweep,
+    is_sweep_reference,
+    resolve_in_sweep,
+    sweep_dirs,
+    sweep_row,
+)
 
 METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
 RUN_FILES = ["config.json", "model.json", "weights.npz", "metrics.csv", "predictions.csv",
@@ -103,10 +110,7 @@ class RunWriter:
             os.write(self._metrics_fd, (",".join(METRICS_COLUMNS) + "\n").encode())
 
     def on_epoch_end(self, record, trainer) -> None:
-        cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
-                 record.val_acc, record.lr, record.seconds)
-        line = ",".join("" if v is None else repr(v) for v in cells) + "\n"
-        os.write(self._metrics_fd, line.encode())  # one write: never a partial line
+        os.write(self._metrics_fd, metrics_line(record).encode())  # one write: never partial
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_every
         if self.checkpoint_every and due:
             self.write_checkpoint(trainer)
@@ -154,6 +158,13 @@ class RunWriter:
         write_json(self.path / "summary.json", self.summary)
 
 
+def metrics_line(record) -> str:
+    """One line of metrics.csv for an EpochRecord (repr: floats read back exactly)."""
+    cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
+             record.val_acc, record.lr, record.seconds)
+    return ",".join("" if v is None else repr(v) for v in cells) + "\n"
+
+
 def load_checkpoint(path: Path) -> dict:
     arrays = load_npz(path, what="checkpoint")
     try:
@@ -174,11 +185,12 @@ def load_checkpoint(path: Path) -> dict:
 # --- finding runs ---------------------------------------------------------------------------
 
 def run_dirs(runs_dir) -> list[Path]:
-    """Run directories under runs_dir, oldest first (ids sort by time)."""
+    """Run directories under runs_dir, oldest first (ids sort by time); not sweeps."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
-    return sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and not is_sweep(p))
 
 
 def run_name(path: Path) -> str:
@@ -193,11 +205,14 @@ def resolve_run(spec: str, runs_dir="runs") -> Path:
     if as_path.is_dir() and ((as_path / "config.json").exists()
                              or (as_path / "summary.json").exists()):
         return as_path
+    if is_sweep_reference(spec):  # SWEEP/TRIAL, SWEEP:best
+        return resolve_in_sweep(spec, runs_dir, resolve_run)
     candidates = run_dirs(runs_dir)
     if spec == "latest":
         if not candidates:
             raise RunError(f"no runs in {runs_dir}; train one with: mlpcli train DATA")
         return candidates[-1]
+    candidates = sorted(candidates + sweep_dirs(runs_dir))
     exact = [p for p in candidates if p.name == spec]
     if exact:
         return exact[0]
@@ -325,7 +340,7 @@ class Run:
 
 # --- the library side of `runs list` ------------------------------------
 
-LIST_COLUMNS = ["id", "name", "dataset", "status", "epochs", "hidden", "lr", "batch_size", "seed",
+LIST_COLUMNS = ["id", "name", "dataset", "status", "kind", "trials", "epochs", "hidden", "lr", "batch_size", "seed",
                 "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "best_epoch",
                 "loss", "activation", "error", "path"]
 
@@ -333,7 +348,7 @@ LIST_COLUMNS = ["id", "name", "dataset", "status", "epochs", "hidden", "lr", "ba
 def run_row(run: Run) -> dict:
     """One row of `runs list`; a damaged run still gets a row, with status 'damaged'."""
     row = dict.fromkeys(LIST_COLUMNS)
-    row.update(id=run.id, path=str(run.path))
+    row.update(id=run.id, path=str(run.path), kind="run")
     problems = []
     try:
         options = run.config().get("options", {})
@@ -375,12 +390,15 @@ def run_row(run: Run) -> dict:
 
 
 def list_runs(runs_dir="runs", sort: str | None = None):
-    """All runs as a DataFrame, newest first, or sorted ascending by `sort`."""
+    """All runs, and each sweep as one row, as a DataFrame, newest first, or sorted ascending
+    by `sort`."""
     import pandas as pd
 
-    frame = pd.DataFrame([run_row(Run(p)) for p in run_dirs(runs_dir)[::-1]],
-                         columns=LIST_COLUMNS)
-    for column in ("epochs", "batch_size", "seed", "best_epoch"):  # 50, not 50.0, beside gaps
+    paths = sorted(run_dirs(runs_dir) + sweep_dirs(runs_dir))[::-1]
+    rows = [sweep_row(p, LIST_COLUMNS, process_alive) if is_sweep(p) else run_row(Run(p))
+            for p in paths]
+    frame = pd.DataFrame(rows, columns=LIST_COLUMNS)
+    for column in ("epochs", "batch_size", "seed", "best_epoch", "trials"):  # 50, not 50.0
         frame[column] = frame[column].astype("Int64")
     if sort is not None:
         if sort not in LIST_COLUMNS:
