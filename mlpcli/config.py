@@ -80,7 +80,7 @@ class Config:
     plateau_patience: int = 10  # plateau: epochs without improvement before reducing
     threshold: float = 1e-4  # plateau: relative improvement that counts (mode min, rel)
     cooldown: int = 0  # plateau: epochs to wait after a reduction before counting again
-    clip_norm: float | None = None  # C: scale the gradient to global L2 norm ≤ C; None = off
+    clip_norm: float | None = None  # C: gradient scaled to L2 norm ≤ C; None off; inf: measure
     class_weight: str | None = None  # balanced | "cat=2,dog=1"; None = every class weighs 1
     sample_weight: str | None = None  # numeric column of per-row weights (then not a feature)
     ftol: float = 2.220446049250313e-09  # lbfgs: SciPy's ftol (relative decrease of f)
@@ -203,8 +203,9 @@ class Config:
             raise ConfigError(f"--factor must be in (0, 1); got {self.factor}")
         for key in ("adam_eps", "ftol", "gtol"):
             _positive(self, key, getattr(self, key))
-        if self.clip_norm is not None:
-            _positive(self, "clip_norm", self.clip_norm)
+        if self.clip_norm is not None and not self.clip_norm > 0:  # inf: measure, never clip
+            raise ConfigError(f"--clip-norm must be > 0 (inf: record grad_norm without "
+                              f"clipping); got {self.clip_norm}")
         for key in ("lr_decay", "threshold"):
             if not (math.isfinite(getattr(self, key)) and getattr(self, key) >= 0):
                 raise ConfigError(f"--{_flag(key)} must be ≥ 0; got {getattr(self, key)}")
