@@ -87,7 +87,9 @@ class Trainer:
         self.track_norm = cfg.clip_norm is not None
 
         labels = predicted_class(Y_train) if classification else None
-        self.plan = BatchPlan(model, X_train, Y_train, labels, cfg.batch_size, cfg.shuffle,
+        batch_size, shuffle = (len(X_train), False) if self.lbfgs else (cfg.batch_size,
+                                                                         cfg.shuffle)
+        self.plan = BatchPlan(model, X_train, Y_train, labels, batch_size, shuffle,
                               cfg.reduction, row_weights)
         # reported losses are means per unit of weight: Σ r_i f_i / Σ r_i
         self.train_weight = len(X_train) if row_weights is None else float(row_weights.sum())
