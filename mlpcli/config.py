@@ -22,8 +22,7 @@ INIT_SCHEMES = ("he", "glorot")
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs")
 # --lr when not given, per optimizer: measured on the bundled data with the default sum reduction
 # (README, "Optimizers and schedules"); lbfgs has no learning rate (its line search sets the step)
-DEFAULT_LR = {"sgd": 0.001, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001, "adagrad": 0.01,
-              "lbfgs": 1.0}
+DEFAULT_LR = {"sgd": 0.001, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001, "adagrad": 0.01}
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,9 @@ class Config:
         return self.init_scheme or ("he" if self.activation == "relu" else "glorot")
 
     @property
-    def resolved_lr(self) -> float:
-        return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
+    def resolved_lr(self) -> float | None:
+        """--lr, or the optimizer's default; None for lbfgs, which has no learning rate."""
+        return DEFAULT_LR.get(self.optimizer) if self.lr is None else self.lr
 
     @property
     def resolved_weight_decay(self) -> float:
@@ -147,7 +147,8 @@ class Config:
         if not self.hidden or any(int(h) != h or h < 1 for h in self.hidden):
             raise ConfigError(f"--hidden needs positive layer widths, e.g. 16 or 64,32; got "
                               f"{','.join(map(str, self.hidden)) or 'nothing'}")
-        _positive(self, "lr", self.resolved_lr)
+        if self.resolved_lr is not None:
+            _positive(self, "lr", self.resolved_lr)
         for key in ("epochs", "batch_size", "step_size"):
             if int(getattr(self, key)) != getattr(self, key) or getattr(self, key) < 1:
                 raise ConfigError(f"--{_flag(key)} must be a whole number ≥ 1; got "
@@ -166,7 +167,7 @@ class Config:
             raise ConfigError(f"--gamma must be in (0, 1]; got {self.gamma}")
         if self.patience < 0:
             raise ConfigError(f"--patience must be ≥ 0; got {self.patience}")
-        if self.schedule in ("cosine", "plateau") and self.lr_min > self.resolved_lr:
+        if self.schedule in ("cosine", "plateau") and self.lr_min > (self.resolved_lr or 0):
             raise ConfigError(f"--lr-min ({self.lr_min}) must not exceed --lr "
                               f"({self.resolved_lr})")
         self._validate_optimizer()
@@ -189,7 +190,8 @@ class Config:
                 raise ConfigError(f"--{_flag(key)} applies to --optimizer "
                                   f"{' or '.join(optimizers)}, not {opt}")
         if opt == "lbfgs":
-            for key, is_set in (("schedule", self.schedule != "constant"),
+            for key, is_set in (("lr", self.lr is not None),
+                                ("schedule", self.schedule != "constant"),
                                 ("warmup", self.warmup != 0), ("clip_norm", self.clip_norm)):
                 if is_set:
                     raise ConfigError(f"--{_flag(key)} does not apply to --optimizer lbfgs "

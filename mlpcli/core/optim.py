@@ -308,19 +308,21 @@ class LearningRate:
 def describe(cfg) -> str:
     """One line naming the optimizer, schedule, clipping and weights with their settings, e.g.
     "optimizer adam (lr 0.001, betas 0.9,0.999, eps 1e-08)  ·  schedule plateau (…)"."""
-    opt, lr, wd = cfg.optimizer, cfg.resolved_lr, cfg.resolved_weight_decay
-    settings = {
-        "sgd": [f"lr {lr:g}"] + ([f"momentum {cfg.momentum:g}"] if cfg.momentum else [])
-        + (["nesterov"] if cfg.nesterov else []),
-        "adam": [f"lr {lr:g}", f"betas {','.join(f'{b:g}' for b in cfg.betas)}",
-                 f"eps {cfg.adam_eps:g}"],
-        "rmsprop": [f"lr {lr:g}", f"alpha {cfg.alpha:g}"]
-        + ([f"momentum {cfg.momentum:g}"] if cfg.momentum else [])
-        + (["centered"] if cfg.centered else []),
-        "adagrad": [f"lr {lr:g}"] + ([f"lr-decay {cfg.lr_decay:g}"] if cfg.lr_decay else []),
-        "lbfgs": [f"ftol {cfg.ftol:g}", f"gtol {cfg.gtol:g}", f"maxcor {cfg.maxcor}"],
-    }
-    parts = settings["adam" if opt == "adamw" else opt]
+    opt, wd = cfg.optimizer, cfg.resolved_weight_decay
+    if opt == "lbfgs":
+        parts = [f"ftol {cfg.ftol:g}", f"gtol {cfg.gtol:g}", f"maxcor {cfg.maxcor}"]
+    else:
+        parts = [f"lr {cfg.resolved_lr:g}"]
+    if opt in ("adam", "adamw"):
+        parts += [f"betas {','.join(f'{b:g}' for b in cfg.betas)}", f"eps {cfg.adam_eps:g}"]
+    if opt == "rmsprop":
+        parts.append(f"alpha {cfg.alpha:g}")
+    if cfg.momentum:
+        parts.append(f"momentum {cfg.momentum:g}")
+    if cfg.nesterov or cfg.centered:
+        parts.append("nesterov" if cfg.nesterov else "centered")
+    if cfg.lr_decay:
+        parts.append(f"lr-decay {cfg.lr_decay:g}")
     if wd:
         parts.append(f"{'decoupled ' if opt == 'adamw' else ''}weight decay {wd:g}")
     parts.append(f"reduction {cfg.reduction}")
