@@ -173,7 +173,7 @@ def train(
     hidden: Hidden = None,
     epochs: Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of epochs.", min=1)] = D.epochs,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size.", min=1)] = D.batch_size,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).  [default: 0.001; adagrad 0.01; unused by lbfgs]", show_default=False)] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).  [default: sgd 0.001; adam, adamw, rmsprop 0.01; adagrad 0.1; unused by lbfgs]", show_default=False)] = None,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
     val_frac: Annotated[Optional[float], typer.Option("--val-frac", help="Fraction of rows held out for validation.  [default: 0.2 with ≥ 50 rows, else 0]", show_default=False)] = None,
@@ -350,11 +350,11 @@ def gradcheck(
         if as_json:
             console.write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")
         else:
-            _show_gradcheck(report, model, X, Y, cfg, explain)
+            _show_gradcheck(report, model, X, Y, cfg, explain, row_weights)
     raise typer.Exit(0 if report.passed else 1)
 
 
-def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool) -> None:
+def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool, row_weights=None) -> None:
     from mlpcli import console
     from mlpcli.core import gradcheck as gc
 
@@ -364,7 +364,7 @@ def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool) -> None:
               f"reduction {cfg.reduction}, weight decay {cfg.resolved_weight_decay:g}, on {source}, "
               f"float64")
     if explain:
-        rows = _explain_rows(report, model, X, Y, cfg)
+        rows = _explain_rows(report, model, X, Y, cfg, row_weights)
         lecture = gc.is_lecture_network(model, cfg.loss)
         table, note = console.explain_table(rows, lecture, cap=9 if lecture else 60)
         out.print(table)
@@ -381,12 +381,13 @@ def _show_gradcheck(report, model, X, Y, cfg: Config, explain: bool) -> None:
     out.print(console.gradcheck_verdict(report))
 
 
-def _explain_rows(report, model, X, Y, cfg) -> list[dict]:
+def _explain_rows(report, model, X, Y, cfg, row_weights=None) -> list[dict]:
     from mlpcli.core import gradcheck as gc
 
     by_name = {c.name: c for c in report.coordinates}
     if gc.is_lecture_network(model, cfg.loss):
-        hand = gc.lecture_gradients(model, X, Y, cfg.reduction, cfg.resolved_weight_decay)
+        hand = gc.lecture_gradients(model, X, Y, cfg.reduction, cfg.resolved_weight_decay,
+                                    row_weights)
         rows = []
         for p, coord in gc.lecture_coordinate_names().items():
             c = by_name[coord]

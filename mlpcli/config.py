@@ -22,7 +22,7 @@ INIT_SCHEMES = ("he", "glorot")
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs")
 # --lr when not given, per optimizer: measured on the bundled data with the default sum reduction
 # (README, "Optimizers and schedules"); lbfgs has no learning rate (its line search sets the step)
-DEFAULT_LR = {"sgd": 0.001, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001, "adagrad": 0.01}
+DEFAULT_LR = {"sgd": 0.001, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01, "adagrad": 0.1}
 
 
 @dataclass(frozen=True)

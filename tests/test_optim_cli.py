@@ -21,11 +21,11 @@ def imbalanced_csv(path, n_major=60, n_minor=8, seed=0):
 
 
 @pytest.mark.parametrize("args, shown, options", [
-    (["--optimizer", "adam"], "optimizer adam (lr 0.001, betas 0.9,0.999, eps 1e-08",
-     {"optimizer": "adam", "lr": 0.001, "weight_decay": 0.0}),
+    (["--optimizer", "adam"], "optimizer adam (lr 0.01, betas 0.9,0.999, eps 1e-08",
+     {"optimizer": "adam", "lr": 0.01, "weight_decay": 0.0}),
     (["--optimizer", "adamw"], "decoupled weight decay 0.01",
      {"optimizer": "adamw", "weight_decay": 0.01}),
-    (["--optimizer", "adagrad"], "optimizer adagrad (lr 0.01", {"lr": 0.01}),
+    (["--optimizer", "adagrad"], "optimizer adagrad (lr 0.1", {"lr": 0.1}),
     (["--optimizer", "lbfgs"], "optimizer lbfgs (ftol 2.22045e-09, gtol 1e-05, maxcor 10",
      {"optimizer": "lbfgs", "lr": None}),
     (["--schedule", "plateau", "--warmup", "3"], "schedule plateau (factor 0.1, patience 10",

@@ -224,10 +224,11 @@ def is_lecture_network(model: MLP, loss: str) -> bool:
     return model.sizes == [2, 2, 1] and loss == "mse"
 
 
-def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0) -> dict[str, float]:
+def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0,
+                      row_weights=None) -> dict[str, float]:
     """The nine partial derivatives of f by the lecture's closed forms, summed over the rows.
 
-    ŷ = w5 σ(w1x1 + w2x2 + b1) + w6 σ(w3x1 + w4x2 + b2) + b3,   ∂f/∂p = (ŷ − y) ∂ŷ/∂p.
+    ŷ = w5 σ(w1x1 + w2x2 + b1) + w6 σ(w3x1 + w4x2 + b2) + b3,   ∂f/∂p = r (ŷ − y) ∂ŷ/∂p.
     """
     (w1, w2), (w3, w4) = model.W[0]
     w5, w6 = model.W[1][0]
@@ -240,6 +241,8 @@ def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0) -> di
     z2 = w3 * x1 + w4 * x2 + b2
     y_hat = w5 * sigma(z1) + w6 * sigma(z2) + b3
     df_dyhat = y_hat - y  # ∂f/∂ŷ = ŷ − y
+    if row_weights is not None:
+        df_dyhat = df_dyhat * row_weights  # ∂(r f)/∂ŷ = r (ŷ − y)
     dyhat = {  # ∂ŷ/∂p, one array over the examples each
         "w1": w5 * dsigma(z1) * x1,
         "w2": w5 * dsigma(z1) * x2,
