@@ -101,3 +101,15 @@ def test_lbfgs_run_resumes_from_its_weights(cli, runs_dir):
     (run,) = run_dirs(runs_dir)
     metrics = pd.read_csv(run / "metrics.csv")
     assert list(metrics["epoch"]) == list(range(1, 9)) and metrics["lr"].isna().all()
+
+
+def test_sample_weights_follow_their_rows_through_the_split(tmp_path):
+    from mlpcli.data import load_dataset
+
+    path = imbalanced_csv(tmp_path / "imbalanced.csv")
+    column = pd.read_csv(path)["w"].to_numpy()
+    data = load_dataset(path, sample_weight="w", rng=np.random.default_rng(0), val_frac=0.25)
+    assert data.preprocessor.features == ["x1", "x2"]
+    np.testing.assert_array_equal(data.w_train, column[data.train_rows])
+    np.testing.assert_array_equal(data.w_val, column[data.val_rows])
+    assert load_dataset(path, rng=np.random.default_rng(0)).w_train is None

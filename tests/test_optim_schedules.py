@@ -214,3 +214,21 @@ def test_weighted_losses_are_weighted_means_and_balanced_accuracy_is_reported():
     assert bacc == pytest.approx(np.mean(recalls))
     assert trainer.run().history[0].val_bacc is not None
     assert math.isfinite(trainer.history[0].train_loss)
+
+
+def test_a_row_of_weight_two_trains_like_that_row_twice():
+    """Sum reduction, one full batch: r = 2 on a row is the same objective as the row repeated."""
+    rng = np.random.default_rng(6)
+    X, Y = rng.standard_normal((5, 2)), rng.standard_normal((5, 1))
+    r = np.array([1.0, 2.0, 1.0, 3.0, 1.0])
+    Xd, Yd = np.repeat(X, r.astype(int), axis=0), np.repeat(Y, r.astype(int), axis=0)
+    trained = []
+    for X_, Y_, weights in ((X, Y, r), (Xd, Yd, None)):
+        model = MLP.initialized([2, 4, 1], "tanh", None, np.random.default_rng(0))
+        cfg = Config(hidden=(4,), epochs=10, batch_size=len(X_), patience=0, lr=0.01,
+                     optimizer="adam").validated()
+        result = Trainer(model, X_, Y_, cfg=cfg, rng=np.random.default_rng(0),
+                         row_weights=weights).run()
+        trained.append((model.theta.copy(), [h.train_loss for h in result.history]))
+    np.testing.assert_allclose(trained[0][0], trained[1][0], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(trained[0][1], trained[1][1], rtol=1e-12)  # weighted means
