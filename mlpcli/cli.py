@@ -191,7 +191,7 @@ def train(
     nesterov: Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (needs --momentum).")] = D.nesterov,
     weight_decay: WeightDecay = D.weight_decay,
     schedule: Annotated[Schedule, typer.Option("--schedule", help="Learning-rate schedule over epochs.")] = Schedule(D.schedule),
-    lr_min: Annotated[float, typer.Option("--lr-min", help="cosine: the final learning rate.")] = D.lr_min,
+    lr_min: Annotated[float, typer.Option("--lr-min", help="cosine: the final learning rate; plateau: the lowest.")] = D.lr_min,
     step_size: Annotated[int, typer.Option("--step-size", help="step: epochs between decays.")] = D.step_size,
     gamma: Annotated[float, typer.Option("--gamma", help="step: decay factor.")] = D.gamma,
     patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without improvement (val loss, else train loss); 0 = off.")] = D.patience,
