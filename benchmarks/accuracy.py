@@ -1,12 +1,17 @@
 """Held-out quality of mlpcli's defaults against scikit-learn's MLP defaults, on the same split.
 
     python benchmarks/accuracy.py [--datasets iris,wine,...] [--seeds 0,1,2] [--json]
+    python benchmarks/accuracy.py --optimizers [sgd,adam,...]    # one column per optimizer
 
 For each bundled dataset and seed, mlpcli trains with no options but the data (as
 `mlpcli train DATA --seed S` does); scikit-learn's MLPClassifier() / MLPRegressor() with their
 defaults train on the same training rows, standardized the same way (statistics of the training
 rows), and both are scored on the same validation rows: accuracy for classification, R² for
 regression. Needs scikit-learn (`pip install -e '.[bench]'` or `pip install scikit-learn`).
+
+With --optimizers, mlpcli trains once per optimizer (`--optimizer NAME`, everything else
+default, so each with its own default --lr) and scikit-learn once per solver (adam, lbfgs, sgd,
+otherwise defaults): one table row per dataset, one column per optimizer or solver.
 """
 
 from __future__ import annotations
@@ -41,8 +46,12 @@ def mlpcli_score(cfg: Config) -> tuple[float, float, dict]:
     return score, seconds, {"epochs": result.epochs_run, "status": result.status, "data": data}
 
 
-def sklearn_score(data, seed: int) -> tuple[float, float]:
-    """MLPClassifier() / MLPRegressor() defaults on the same standardized split."""
+OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs"]
+SOLVERS = ["adam", "lbfgs", "sgd"]
+
+
+def sklearn_score(data, seed: int, solver: str = "adam") -> tuple[float, float]:
+    """MLPClassifier() / MLPRegressor() defaults (but `solver`) on the same standardized split."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -53,10 +62,11 @@ def sklearn_score(data, seed: int) -> tuple[float, float]:
         warnings.simplefilter("ignore", ConvergenceWarning)
         if pre.task == "classification":
             y_train, y_val = predicted_class(data.Y_train), predicted_class(data.Y_val)
-            est = MLPClassifier(random_state=seed).fit(X_train, y_train)
+            est = MLPClassifier(solver=solver, random_state=seed).fit(X_train, y_train)
             score = float(np.mean(est.predict(X_val) == y_val))
         else:
-            est = MLPRegressor(random_state=seed).fit(X_train, data.Y_train.ravel())
+            est = MLPRegressor(solver=solver, random_state=seed).fit(X_train,
+                                                                     data.Y_train.ravel())
             pred = est.predict(X_val).reshape(data.Y_val.shape)
             ss_res = ((pred - data.Y_val) ** 2).sum()
             ss_tot = ((data.Y_val - data.Y_val.mean(axis=0)) ** 2).sum()
@@ -69,6 +79,8 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--optimizers", nargs="?", const=",".join(OPTIMIZERS),
+                        help="compare optimizers (default: all) with scikit-learn's solvers")
     parser.add_argument("--option", action="append", default=[],
                         help="override a default, e.g. --option lr=0.01 (for tuning)")
     args = parser.parse_args()
@@ -79,6 +91,9 @@ def main() -> None:
         if isinstance(overrides[key], list):
             overrides[key] = tuple(overrides[key])
 
+    if args.optimizers:
+        compare_optimizers(args, overrides)
+        return
     rows = []
     for name in args.datasets.split(","):
         for seed in map(int, args.seeds.split(",")):
@@ -111,6 +126,41 @@ def main() -> None:
                       f"{np.mean([r['mlpcli_seconds'] for r in group]):.2f}",
                       f"{np.mean([r['sklearn_seconds'] for r in group]):.2f}",
                       f"{np.mean([r['epochs'] for r in group]):.0f}")
+    Console().print(table)
+    print(f"means over seeds {args.seeds}; overrides: {overrides or 'none'}")
+
+
+def compare_optimizers(args, overrides: dict) -> None:
+    """The --optimizers table: mean held-out score per dataset, optimizer and solver."""
+    optimizers = args.optimizers.split(",")
+    seeds = list(map(int, args.seeds.split(",")))
+    rows = []
+    for name in args.datasets.split(","):
+        for seed in seeds:
+            row = {"dataset": name, "seed": seed}
+            for opt in optimizers:
+                cfg = Config(data=name, seed=seed, checkpoint_every=0, optimizer=opt, **overrides)
+                row[opt], row[f"{opt}_seconds"], info = mlpcli_score(cfg)
+                row[f"{opt}_epochs"] = info["epochs"]
+            for solver in SOLVERS:
+                row[f"sklearn_{solver}"], row[f"sklearn_{solver}_seconds"] = sklearn_score(
+                    info["data"], seed, solver)
+            rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    columns = optimizers + [f"sklearn_{s}" for s in SOLVERS]
+    table = Table(title="Held-out score per optimizer, default options otherwise (accuracy; "
+                        "R² for regression)")
+    table.add_column("dataset")
+    for col in columns:
+        table.add_column(col.replace("sklearn_", "sklearn "), justify="right")
+    for name in args.datasets.split(","):
+        group = [r for r in rows if r["dataset"] == name]
+        table.add_row(name, *(f"{np.mean([r[c] for r in group]):.3f}" for c in columns))
     Console().print(table)
     print(f"means over seeds {args.seeds}; overrides: {overrides or 'none'}")
 

@@ -24,6 +24,7 @@ from mlpcli.config import (
     DTYPES,
     INIT_SCHEMES,
     LOSS_NAMES,
+    OPTIMIZER_NAMES,
     REDUCTIONS,
     SCHEDULES,
     TASKS,
@@ -68,6 +69,7 @@ InitScheme = _choices("InitScheme", INIT_SCHEMES)
 Task = _choices("Task", TASKS)
 Schedule = _choices("Schedule", SCHEDULES)
 Dtype = _choices("Dtype", DTYPES)
+OptimizerName = _choices("OptimizerName", OPTIMIZER_NAMES)
 
 
 # the generators of mlpcli/data/generate.py (named here: importing it would load pandas at start-up)
@@ -86,6 +88,17 @@ def _hidden(value: str | None):
     except ConfigError as e:
         raise typer.BadParameter(str(e).removeprefix("--hidden: ")) from None
     return widths
+
+
+def _floats(value: str | None, flag: str):
+    """'0.9,0.999' → (0.9, 0.999)."""
+    if value is None:
+        return None
+    try:
+        return tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers like 0.9,0.999, got {value!r}",
+                                 param_hint=flag) from None
 
 
 def _names(values):
@@ -115,12 +128,14 @@ ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="Gradient o
 ActivationOpt = Annotated[Activation, typer.Option("--activation", help="Hidden-layer activation.")]
 InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
 Init = Annotated[Optional[Path], typer.Option("--init", metavar="FILE.npz", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
-WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).")]
+WeightDecay = Annotated[Optional[float], typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective; adamw: decoupled w ← w − ελw. Biases are never decayed (PyTorch decays every parameter by default).  [default: 0; 0.01 for adamw]", min=0, show_default=False)]
 Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.", callback=_seed)]
 Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
 Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
 Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
 RunsDir = Annotated[str, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
+ClassWeight = Annotated[Optional[str], typer.Option("--class-weight", metavar="balanced|CLASS=W,…", help="Weigh each example's loss by its class: balanced (n / (k·n_class), scikit-learn's) or e.g. \"cat=2,dog=1\" (unnamed classes 1).", show_default=False)]
+SampleWeight = Annotated[Optional[str], typer.Option("--sample-weight", metavar="COLUMN", help="Weigh each example's loss by this numeric column (then not a feature).", show_default=False)]
 
 
 # --- train --------------------------------------------------------------------------------------
@@ -132,7 +147,7 @@ def train(
     hidden: Hidden = None,
     epochs: Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of epochs.")] = D.epochs,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size (larger than the data: one batch of all rows).")] = D.batch_size,
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).  [default: sgd 0.001; adam, adamw, rmsprop 0.01; adagrad 0.1; unused by lbfgs]", show_default=False)] = None,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
     val_frac: Annotated[Optional[float], typer.Option("--val-frac", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
@@ -150,7 +165,7 @@ def train(
     nesterov: Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (needs --momentum).")] = D.nesterov,
     weight_decay: WeightDecay = D.weight_decay,
     schedule: Annotated[Schedule, typer.Option("--schedule", help="Learning-rate schedule over epochs.")] = Schedule(D.schedule),
-    lr_min: Annotated[float, typer.Option("--lr-min", help="cosine: the final learning rate.")] = D.lr_min,
+    lr_min: Annotated[float, typer.Option("--lr-min", help="cosine: the final learning rate; plateau: the lowest.")] = D.lr_min,
     step_size: Annotated[int, typer.Option("--step-size", help="step: epochs between decays.")] = D.step_size,
     gamma: Annotated[float, typer.Option("--gamma", help="step: decay factor.")] = D.gamma,
     patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without improvement (val loss, else train loss); 0 = off.")] = D.patience,
@@ -165,6 +180,24 @@ def train(
     config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
+    # --- optimizers, plateau schedule, clipping, class weights (README "Optimizers and schedules")
+    optimizer: Annotated[OptimizerName, typer.Option("--optimizer", help="sgd (the lecture's), adam, adamw, rmsprop, adagrad (PyTorch's rules and defaults) or lbfgs (full batch, SciPy's L-BFGS-B; --epochs = its iterations).")] = OptimizerName(D.optimizer),
+    betas: Annotated[Optional[str], typer.Option("--betas", metavar="B1,B2", help="adam, adamw: β₁,β₂ of the moment averages.  [default: 0.9,0.999]", callback=lambda v: _floats(v, "--betas"), show_default=False)] = None,
+    adam_eps: Annotated[float, typer.Option("--adam-eps", help="adam, adamw: eps in ε·m̂/(√v̂ + eps).")] = D.adam_eps,
+    alpha: Annotated[float, typer.Option("--alpha", help="rmsprop: smoothing constant of the squared-gradient average (with --momentum and --centered as PyTorch).")] = D.alpha,
+    centered: Annotated[bool, typer.Option("--centered", help="rmsprop: divide by the gradient's estimated standard deviation.")] = D.centered,
+    lr_decay: Annotated[float, typer.Option("--lr-decay", help="adagrad: ε_t = ε / (1 + (t−1)·lr_decay).")] = D.lr_decay,
+    warmup: Annotated[int, typer.Option("--warmup", help="Linear learning-rate warm-up over the first N epochs (any schedule).")] = D.warmup,
+    factor: Annotated[float, typer.Option("--factor", help="plateau: multiply the learning rate by this on a plateau.")] = D.factor,
+    plateau_patience: Annotated[int, typer.Option("--plateau-patience", help="plateau: epochs without improvement of the monitored loss before reducing.")] = D.plateau_patience,
+    threshold: Annotated[float, typer.Option("--threshold", help="plateau: relative improvement that counts (loss < best·(1 − threshold)).")] = D.threshold,
+    cooldown: Annotated[int, typer.Option("--cooldown", help="plateau: epochs to wait after a reduction.")] = D.cooldown,
+    clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", metavar="C", help="Scale each minibatch gradient to global L2 norm ≤ C before the update.", show_default=False)] = None,
+    class_weight: ClassWeight = None,
+    sample_weight: SampleWeight = None,
+    ftol: Annotated[float, typer.Option("--ftol", help="lbfgs: SciPy's ftol (stop when the relative decrease of f is below it).")] = D.ftol,
+    gtol: Annotated[float, typer.Option("--gtol", help="lbfgs: SciPy's gtol (stop when every projected-gradient component is below it).")] = D.gtol,
+    maxcor: Annotated[int, typer.Option("--maxcor", help="lbfgs: SciPy's maxcor (correction pairs kept).")] = D.maxcor,
 ):
     """Train an MLP on a CSV and save the run to runs/<id>/.
 
@@ -287,6 +320,8 @@ def gradcheck(
     max_coords: Annotated[int, typer.Option("--max-coords", help="Check at most this many coordinates per tensor (a seeded sample beyond).")] = G.max_coords,
     explain: Annotated[bool, typer.Option("--explain", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    class_weight: ClassWeight = None,
+    sample_weight: SampleWeight = None,
 ):
     """Check backprop's gradients against finite differences, parameter by parameter.
 
@@ -300,16 +335,17 @@ def gradcheck(
 
     cfg = Config.from_dict(config.given_options(ctx), source="options")
     g = GradcheckSettings(samples, inputs, outputs, eps, tol, max_coords).validated(cfg)
-    model, X, Y = experiment.gradcheck_problem(cfg, g.samples, g.inputs, g.outputs)
+    model, X, Y, row_weights = experiment.gradcheck_problem(cfg, g.samples, g.inputs, g.outputs)
     report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
-                                weight_decay=cfg.weight_decay, eps=g.eps, tol=g.tol,
-                                max_coords=g.max_coords, seed=cfg.seed, keep_coordinates=explain)
+                                weight_decay=cfg.resolved_weight_decay, eps=g.eps, tol=g.tol,
+                                max_coords=g.max_coords, seed=cfg.seed, keep_coordinates=explain,
+                                row_weights=row_weights)
     # the verdict is the exit status, even if the reader stops early (`… | head`)
     with contextlib.suppress(console.OutputClosed):
         if as_json:
             console.write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")
         else:
-            show_gradcheck(report, model, X, Y, cfg, explain)
+            show_gradcheck(report, model, X, Y, cfg, explain, row_weights)
     raise typer.Exit(0 if report.passed else 1)
 
 

@@ -23,6 +23,7 @@ from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
 from mlpcli.core.metrics import regression_scores
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
+from mlpcli.core.weights import row_weights
 from mlpcli.data import Dataset, Preprocessor, load_dataset
 from mlpcli.errors import ConfigError, RunError
 
@@ -39,7 +40,7 @@ def load_data(cfg: Config, rng: np.random.Generator) -> Dataset:
         cfg.data, target=cfg.target or None, features=cfg.features or None,
         drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
         val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
-        dtype=np.dtype(cfg.dtype),
+        dtype=np.dtype(cfg.dtype), sample_weight=cfg.sample_weight,
     )
 
 
@@ -52,13 +53,25 @@ def build_model(cfg: Config, pre: Preprocessor, rng: np.random.Generator) -> MLP
     return model
 
 
+def objective_weights(cfg: Config, data: Dataset) -> tuple:
+    """Per-row weights r_i (--class-weight, --sample-weight) of the training and validation
+    rows; (None, None) without those options."""
+    pre = data.preprocessor
+    classification = pre.task == "classification"
+    labels = [predicted_class(Y) if classification else None for Y in (data.Y_train, data.Y_val)]
+    train = row_weights(cfg.class_weight, labels[0], pre.classes, data.w_train)
+    val = row_weights(cfg.class_weight, labels[1], pre.classes, data.w_val, labels[0])
+    return train, val
+
+
 def make_trainer(cfg: Config, data: Dataset, model: MLP, rng, callbacks=()) -> Trainer:
     """The Trainer for this data and network, as `mlpcli train` sets it up."""
     pre = data.preprocessor
+    train_weights, val_weights = objective_weights(cfg, data)
     return Trainer(
         model, data.X_train, data.Y_train, data.X_val, data.Y_val, cfg=cfg, rng=rng,
         loss_weights=pre.output_weights, classification=pre.task == "classification",
-        callbacks=callbacks,
+        callbacks=callbacks, row_weights=train_weights, val_row_weights=val_weights,
     )
 
 
@@ -66,7 +79,7 @@ def prepare(cfg: Config) -> tuple[Trainer, Dataset]:
     """Data, network and trainer for `cfg`, without a run directory (notebooks, benchmarks)."""
     rng = np.random.default_rng(cfg.seed)
     data = load_data(cfg, rng)
-    cfg = cfg.replace(val_frac=data.val_frac, init_scheme=cfg.resolved_init_scheme)
+    cfg = cfg.resolved().replace(val_frac=data.val_frac)
     return make_trainer(cfg, data, build_model(cfg, data.preprocessor, rng), rng), data
 
 
@@ -104,13 +117,16 @@ def predictions_frame(model: MLP, pre: Preprocessor, X, Y, rows):
 def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
     """Final metrics of the saved weights on the training and validation rows."""
     out = {}
-    for split, X, Y in (("train", data.X_train, data.Y_train), ("val", data.X_val, data.Y_val)):
+    weights = objective_weights(trainer.cfg, data)
+    for (split, X, Y), R in zip((("train", data.X_train, data.Y_train),
+                                 ("val", data.X_val, data.Y_val)), weights):
         if len(X) == 0:
             continue
-        loss, acc = trainer.evaluate(X, Y)
+        loss, acc, bacc = trainer.evaluate(X, Y, R)
         out[f"{split}_loss"] = loss
         if acc is not None:
             out[f"{split}_acc"] = acc
+            out[f"{split}_bacc"] = bacc
         if data.preprocessor.task == "regression":
             scores = regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std)
             out.update({f"{split}_{k}": v for k, v in scores.items()})
@@ -132,7 +148,7 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
         summary = _resumable_summary(path)
     rng = np.random.default_rng(cfg.seed)
     data = load_data(cfg, rng)
-    cfg = cfg.replace(val_frac=data.val_frac, init_scheme=cfg.resolved_init_scheme)
+    cfg = cfg.resolved().replace(val_frac=data.val_frac)
     model = build_model(cfg, data.preprocessor, rng)
     pre = data.preprocessor
 
@@ -253,9 +269,10 @@ def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
     state = runs.load_checkpoint(checkpoint)
     if state["theta"].shape != trainer.model.theta.shape:
         raise RunError(f"{checkpoint}: parameters do not match the run's network")
-    if (trainer.optimizer.velocity is None) != (state["velocity"] is None):
-        raise RunError(f"{checkpoint}: optimizer state does not match the run's --momentum")
-    trainer.load_state(state)
+    try:
+        trainer.load_state(state)
+    except ValueError as e:
+        raise RunError(f"{checkpoint}: does not match the run's optimizer ({e})") from None
     if trainer.epoch >= cfg.epochs:
         raise ConfigError(f"the run already has {trainer.epoch} epochs (--epochs "
                           f"{cfg.epochs}); pass --epochs N with N > {trainer.epoch} to train "
@@ -263,7 +280,9 @@ def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
     # metrics.csv may hold epochs after the checkpoint: keep only those the checkpoint covers
     metrics = runs.Run(path).metrics()
     kept = metrics[metrics["epoch"] <= trainer.epoch]
-    if len(kept) < len(metrics) or (path / "metrics.csv").read_bytes()[-1:] != b"\n":
+    text = (path / "metrics.csv").read_bytes()
+    if (len(kept) < len(metrics) or text[-1:] != b"\n"
+            or not text.startswith(",".join(runs.METRICS_COLUMNS).encode() + b"\n")):
         runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
     # the epochs before the checkpoint, so that the summary's best epoch is found among them
     trainer.history = [
@@ -276,13 +295,18 @@ def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
 # --- gradcheck set-up --------------------------------------------------------------------------
 
 def gradcheck_problem(cfg: Config, samples: int = 16, inputs: int = 3, outputs: int = 2):
-    """(model, X, Y) in float64 for gradcheck: the data's first `samples` rows, or random data."""
+    """(model, X, Y, row weights or None) in float64 for gradcheck: the data's first `samples`
+    rows, or random data (where --class-weight and --sample-weight need DATA)."""
     rng = np.random.default_rng(cfg.seed)
     cfg = cfg.replace(dtype="float64")
-    if cfg.data:  # classes and standardization from the whole file, as training sees them
+    if cfg.data:  # classes, standardization and weights from the whole file, as training has
         data = load_data(cfg.replace(val_frac=0.0), rng)
         model = build_model(cfg, data.preprocessor, rng)
-        return model, data.X_train[:samples], data.Y_train[:samples]
+        weights = objective_weights(cfg, data)[0]
+        return (model, data.X_train[:samples], data.Y_train[:samples],
+                None if weights is None else weights[:samples])
+    if cfg.class_weight is not None or cfg.sample_weight is not None:
+        raise ConfigError("--class-weight and --sample-weight need DATA (a CSV or bundled name)")
     X = rng.standard_normal((samples, inputs))
     if cfg.loss == "ce":
         Y = np.eye(outputs)[rng.integers(0, outputs, samples)]
@@ -292,4 +316,4 @@ def gradcheck_problem(cfg: Config, samples: int = 16, inputs: int = 3, outputs: 
     model = MLP.initialized(sizes, cfg.activation, cfg.resolved_init_scheme, rng)
     if cfg.init:
         model.load_params(runs.load_npz(cfg.init, what="--init"), source=f"--init {cfg.init}")
-    return model, X, Y
+    return model, X, Y, None

@@ -22,8 +22,8 @@ from mlpcli.errors import ConfigError
 # (JSON text of the config, the key the error must name, words of the expected type)
 BAD = [
     ('{"lr": "0.1"}', "lr", "finite number"),
-    ('{"lr": null}', "lr", "finite number"),
-    ('{"lr": true}', "lr", "finite number"),
+    ('{"momentum": null}', "momentum", "finite number"),  # (lr null: the optimizer's default)
+    ('{"lr": true}', "lr", "finite number or null"),
     ('{"lr": Infinity}', "lr", "finite number"),
     ('{"lr": NaN}', "lr", "finite number"),
     ('{"lr": [0.1]}', "lr", "finite number"),

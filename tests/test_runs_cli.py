@@ -10,7 +10,8 @@ from conftest import run_dirs
 
 from mlpcli import runs
 
-METRICS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
+METRICS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds", "grad_norm",
+           "val_bacc"]
 
 
 def train(cli, *args):

@@ -9,16 +9,16 @@ from mlpcli.console.terminal import make_console
 from mlpcli.core import gradcheck as gc
 
 
-def show_gradcheck(report, model, X, Y, cfg, explain: bool) -> None:
+def show_gradcheck(report, model, X, Y, cfg, explain: bool, row_weights=None) -> None:
     """Print the check of `model` on (X, Y) as `cfg` set it up; `explain`: every parameter."""
     out = make_console()
     source = cfg.data or f"random data ({len(X)} rows)"
     out.print(f"network {'-'.join(map(str, model.sizes))} ({model.activation}), loss {cfg.loss}, "
-              f"reduction {cfg.reduction}, weight decay {cfg.weight_decay:g}, on {source}, "
-              f"float64")
+              f"reduction {cfg.reduction}, weight decay {cfg.resolved_weight_decay:g}, "
+              f"on {source}, float64")
     if explain:
         lecture = gc.is_lecture_network(model, cfg.loss)
-        table, note = explain_table(explain_rows(report, model, X, Y, cfg), lecture,
+        table, note = explain_table(explain_rows(report, model, X, Y, cfg, row_weights), lecture,
                                     cap=9 if lecture else 60)
         out.print(table)
         if note:
@@ -34,12 +34,13 @@ def show_gradcheck(report, model, X, Y, cfg, explain: bool) -> None:
     out.print(gradcheck_verdict(report))
 
 
-def explain_rows(report, model, X, Y, cfg) -> list[dict]:
+def explain_rows(report, model, X, Y, cfg, row_weights=None) -> list[dict]:
     """One row per checked parameter; for the lecture's network, its nine scalars by name with
     the hand-derived value beside backprop's and the numerical one."""
     by_name = {c.name: c for c in report.coordinates}
     if gc.is_lecture_network(model, cfg.loss):
-        hand = gc.lecture_gradients(model, X, Y, cfg.reduction, cfg.weight_decay)
+        hand = gc.lecture_gradients(model, X, Y, cfg.reduction, cfg.resolved_weight_decay,
+                                    row_weights)
         rows = []
         for p, coord in gc.lecture_coordinate_names().items():
             c = by_name[coord]

@@ -105,6 +105,9 @@ class TrainingDisplay:
         self._print(f"[bold]training[/] {cfg.data}: {task}")
         self._print(f"layers {_layers(info['layers'])}  ·  {info['train_rows']} train / "
                     f"{info['val_rows']} validation rows  ·  seed {cfg.seed}")
+        from mlpcli.core.optim import describe  # (loaded by now: training is set up)
+
+        self._print(describe(cfg))
         for w in info["warnings"]:
             self._print(f"[yellow]Warning:[/] {w}")
         if info.get("resumed_from"):

@@ -23,15 +23,17 @@ class BatchPlan:
 
     `batches` has per minibatch: its training rows (a view, or the gather buffer), targets,
     class labels (or None), the reduction's scale (1, or 1/rows), the workspace's view of its
-    outputs Ŷ, and with `batch_gather` which rows of `rows` to gather into it (else None).
-    X and Y must be C-contiguous in the model's dtype.
+    outputs Ŷ, with `batch_gather` which rows of `rows` to gather into it (else None), and its
+    rows' weights r_i (None without `row_weights`). X and Y must be C-contiguous in the model's
+    dtype.
     """
 
-    def __init__(self, model: MLP, X, Y, labels, batch_size: int, shuffle: bool, reduction: str):
+    def __init__(self, model: MLP, X, Y, labels, batch_size: int, shuffle: bool, reduction: str,
+                 row_weights=None):
         n = len(X)
         B = min(batch_size, n)
         self.ws = Workspace(model.sizes, B, model.dtype)
-        self.X, self.Y, self.labels = X, Y, labels
+        self.X, self.Y, self.labels, self.R = X, Y, labels, row_weights
         self.shuffle = shuffle and n > B
         self.rows = model.training_rows(X)  # the rows the products read; shuffled in place
         self._inputs = model.inputs_of(self.rows)
@@ -45,8 +47,9 @@ class BatchPlan:
                 self._gather = np.empty((min(chunk, n), X.shape[1]), X.dtype)
             self.Ys = aligned_empty(Y.shape, Y.dtype)
             self.labels_s = None if labels is None else np.empty_like(labels)
+            self.Rs = None if row_weights is None else np.empty_like(row_weights)
         else:
-            self.Ys, self.labels_s = Y, labels
+            self.Ys, self.labels_s, self.Rs = Y, labels, row_weights
         self.batches = []
         for s in range(0, n, B):
             size = min(B, n - s)
@@ -57,6 +60,7 @@ class BatchPlan:
                 reduction_scale(reduction, size),
                 self.ws.views(size)[0][-1],
                 self.perm[s : s + B] if self.batch_gather else None,
+                None if self.Rs is None else self.Rs[s : s + B],
             ))
         self.last_Y = self.batches[-1][1]
 
@@ -78,3 +82,5 @@ class BatchPlan:
         np.take(self.Y, perm, axis=0, out=self.Ys, mode="clip")
         if self.labels_s is not None:
             np.take(self.labels, perm, out=self.labels_s, mode="clip")
+        if self.Rs is not None:
+            np.take(self.R, perm, out=self.Rs, mode="clip")

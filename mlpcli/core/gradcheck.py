@@ -6,10 +6,11 @@ sample), in float64:
     numerical  n = (f(θ + ε e_p) − f(θ − ε e_p)) / 2ε
     relative error = |a − n| / max(|a| + |n|, 1e-12)          (a = backprop's ∂f/∂p; CS231n)
 
-f is the whole training objective: the data term with its reduction, plus the weight-decay
-penalty λ/2 Σ‖W‖². A coordinate passes when its relative error ≤ tol or its absolute error
-≤ abs_tol. A coordinate whose ±ε perturbation moves any ReLU pre-activation across 0 sits on a
-kink, where f has no derivative: it is counted and reported, never failed.
+f is the whole training objective: the data term Σ_i r_i f_i with its reduction (r_i: the class
+and sample weights, 1 without them), plus the weight-decay penalty λ/2 Σ‖W‖². A coordinate
+passes when its relative error ≤ tol or its absolute error ≤ abs_tol. A coordinate whose ±ε
+perturbation moves any ReLU pre-activation across 0 sits on a kink, where f has no derivative:
+it is counted and reported, never failed.
 
 `lecture_gradients` works the 2-2-1 XOR network's nine partial derivatives out by the lecture's
 closed forms (∂f/∂w1 = Σ (ŷ − y) · w5 · σ'(w1x1 + w2x2 + b1) · x1, …) for `--explain`.
@@ -85,25 +86,30 @@ class GradcheckReport:
         }
 
 
-def backprop_gradient(model: MLP, X, Y, loss="mse", reduction="sum", weight_decay=0.0):
+def backprop_gradient(model: MLP, X, Y, loss="mse", reduction="sum", weight_decay=0.0,
+                      row_weights=None):
     """∂f/∂θ by the code training uses (kernels.MLP.loss_grad), as a flat float64 copy."""
-    model.gradient(X, Y, loss, reduction, weight_decay)
+    model.gradient(X, Y, loss, reduction, weight_decay, row_weights)
     return model.grad.astype(np.float64, copy=True)
 
 
 def check_gradients(model: MLP, X, Y, *, loss="mse", reduction="sum", weight_decay=0.0,
                     eps=1e-6, tol=1e-7, abs_tol=ABS_TOL, max_coords=2000, seed=0,
-                    grad_fn=None, keep_coordinates=False) -> GradcheckReport:
+                    grad_fn=None, keep_coordinates=False, row_weights=None) -> GradcheckReport:
     """Compare the analytic gradient with centered differences, tensor by tensor.
 
     `grad_fn(model, X, Y, loss, reduction, weight_decay) -> flat gradient` replaces backprop
-    (default `backprop_gradient`), e.g. to show that a wrong gradient fails.
+    (default `backprop_gradient`), e.g. to show that a wrong gradient fails. `row_weights`: the
+    per-row weights r_i of the objective (class and sample weights).
     """
     model = model.astype(np.float64)  # gradcheck is always in float64
     X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
-    analytic = (grad_fn or backprop_gradient)(model, X, Y, loss, reduction, weight_decay)
+    if grad_fn is None:
+        analytic = backprop_gradient(model, X, Y, loss, reduction, weight_decay, row_weights)
+    else:
+        analytic = grad_fn(model, X, Y, loss, reduction, weight_decay)
     analytic = np.asarray(analytic, np.float64).ravel()
-    reference = _Objective(model, X, Y, loss, reduction, weight_decay)
+    reference = _Objective(model, X, Y, loss, reduction, weight_decay, row_weights)
     rng = np.random.default_rng(seed)
 
     position = model.tensors(np.arange(model.theta.size))  # where each coordinate is in theta
@@ -148,9 +154,10 @@ class _Objective:
     evaluation updates that column and recomputes the layers above it.
     """
 
-    def __init__(self, model: MLP, X, Y, loss, reduction, weight_decay):
+    def __init__(self, model: MLP, X, Y, loss, reduction, weight_decay, row_weights=None):
         ld = np.longdouble
         self.loss, self.reduction, self.wd = loss, reduction, weight_decay
+        self.r = np.ones(len(X), ld) if row_weights is None else np.asarray(row_weights, ld)
         self.W = [W.astype(ld) for W in model.W]
         self.b = [b.astype(ld) for b in model.b]
         self.X, self.Y = X.astype(ld), Y.astype(ld)
@@ -173,10 +180,11 @@ class _Objective:
             Z = self.sigma(Z) @ self.W[j + 1].T + self.b[j + 1]
         Yhat = Z
         if self.loss == "mse":
-            f = 0.5 * np.sum((Yhat - self.Y) ** 2)
+            f_rows = 0.5 * np.sum((Yhat - self.Y) ** 2, axis=1)
         else:  # −log softmax(ŷ)_true, with log-sum-exp
             S = Yhat - Yhat.max(axis=1, keepdims=True)
-            f = np.sum(np.log(np.sum(np.exp(S), axis=1))) - np.sum(S * self.Y)
+            f_rows = np.log(np.sum(np.exp(S), axis=1)) - np.sum(S * self.Y, axis=1)
+        f = np.sum(self.r * f_rows)  # Σ_i r_i f_i
         if self.reduction == "mean":
             f = f / len(self.X)
         return f, signs
@@ -216,10 +224,11 @@ def is_lecture_network(model: MLP, loss: str) -> bool:
     return model.sizes == [2, 2, 1] and loss == "mse"
 
 
-def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0) -> dict[str, float]:
+def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0,
+                      row_weights=None) -> dict[str, float]:
     """The nine partial derivatives of f by the lecture's closed forms, summed over the rows.
 
-    ŷ = w5 σ(w1x1 + w2x2 + b1) + w6 σ(w3x1 + w4x2 + b2) + b3,   ∂f/∂p = (ŷ − y) ∂ŷ/∂p.
+    ŷ = w5 σ(w1x1 + w2x2 + b1) + w6 σ(w3x1 + w4x2 + b2) + b3,   ∂f/∂p = r (ŷ − y) ∂ŷ/∂p.
     """
     (w1, w2), (w3, w4) = model.W[0]
     w5, w6 = model.W[1][0]
@@ -232,6 +241,8 @@ def lecture_gradients(model: MLP, X, Y, reduction="sum", weight_decay=0.0) -> di
     z2 = w3 * x1 + w4 * x2 + b2
     y_hat = w5 * sigma(z1) + w6 * sigma(z2) + b3
     df_dyhat = y_hat - y  # ∂f/∂ŷ = ŷ − y
+    if row_weights is not None:
+        df_dyhat = df_dyhat * row_weights  # ∂(r f)/∂ŷ = r (ŷ − y)
     dyhat = {  # ∂ŷ/∂p, one array over the examples each
         "w1": w5 * dsigma(z1) * x1,
         "w2": w5 * dsigma(z1) * x2,

@@ -262,10 +262,11 @@ class MLP:
     # --- one training step's gradient ------------------------------------------------------
 
     def loss_grad(self, rows, Y, ws: Workspace, loss_grad_fn, scale=None, weight_decay=0.0,
-                  weights=None) -> float:
+                  weights=None, row_weights=None) -> float:
         """Forward, loss and backward on a minibatch: the gradient of the training objective
 
-            scale · Σ_rows f(ŷ, y) + λ/2 Σ_l ‖W_l‖²     (scale 1 for the lecture's sum, 1/n mean)
+            scale · Σ_rows r_i f(ŷ, y) + λ/2 Σ_l ‖W_l‖²     (scale 1 for the lecture's sum, 1/n
+                                                             mean; r_i = 1 without row weights)
 
         is left in `grad`; returns the unscaled data term Σ_rows f (with `weights`, in reporting
         units) for logging. `rows` are training rows (`training_rows`). The optimizer may fold
@@ -284,7 +285,7 @@ class MLP:
             A[l] += b[l]
 
         # loss, and G = ∂f/∂Ŷ
-        loss_sum = loss_grad_fn(A[-1], Y, G, weights)
+        loss_sum = loss_grad_fn(A[-1], Y, G, weights, row_weights)
         if scale is not None:
             G *= scale  # fold the scalars into the small operand
 
@@ -302,11 +303,15 @@ class MLP:
                 dW[l] += weight_decay * W[l]  # + λW
         return loss_sum
 
-    def gradient(self, X, Y, loss="mse", reduction="sum", weight_decay=0.0) -> float:
+    def gradient(self, X, Y, loss="mse", reduction="sum", weight_decay=0.0,
+                 row_weights=None) -> float:
         """`loss_grad` on the whole of (X, Y) as one batch, allocating its buffers: ∇ of the
-        objective is left in `grad`; returns the data term Σ_rows f."""
+        objective is left in `grad`; returns the data term Σ_rows r_i f."""
         X = np.ascontiguousarray(X, dtype=self.dtype)
         Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        if row_weights is not None:
+            row_weights = np.ascontiguousarray(row_weights, dtype=self.dtype)
         scale = reduction_scale(reduction, len(X))
         return self.loss_grad(self.training_rows(X), Y, Workspace(self.sizes, len(X), self.dtype),
-                              LOSSES[loss][0], None if scale == 1.0 else scale, weight_decay)
+                              LOSSES[loss][0], None if scale == 1.0 else scale, weight_decay,
+                              row_weights=row_weights)

@@ -9,6 +9,8 @@ Functions take the batch's outputs `Yhat` (rows are examples) and targets `Y` an
 gradient G = ∂f/∂Ŷ into a caller-owned buffer, returning the loss summed over the batch.
 `weights` (per output column, optional) scales the *reported* mse to other units, e.g. back to the
 original target units when targets were standardized; it never changes the gradient.
+`row_weights` (per example r_i, optional: class and sample weights) make the data term
+Σ_i r_i f_i: the returned loss and the gradient rows are multiplied by r_i.
 """
 
 from __future__ import annotations
@@ -22,15 +24,22 @@ def softmax(A: np.ndarray) -> np.ndarray:
     return E / E.sum(axis=1, keepdims=True)
 
 
-def mse_grad(Yhat: np.ndarray, Y: np.ndarray, G: np.ndarray, weights=None) -> float:
+def mse_grad(Yhat: np.ndarray, Y: np.ndarray, G: np.ndarray, weights=None,
+             row_weights=None) -> float:
     """G = Ŷ − Y; returns Σ_rows ½ Σ_k w_k (ŷ_k − y_k)²  (w = 1 when `weights` is None)."""
     np.subtract(Yhat, Y, out=G)
+    if row_weights is not None:
+        loss = 0.5 * float(np.einsum("ik,ik,i->", G, G, row_weights) if weights is None else
+                           np.einsum("ik,ik,k,i->", G, G, weights, row_weights))
+        G *= row_weights[:, None]  # ∂(r_i f_i)/∂ŷ_i = r_i (ŷ_i − y_i)
+        return loss
     if weights is None:
         return 0.5 * float(np.vdot(G, G))
     return 0.5 * float(np.einsum("ik,ik,k->", G, G, weights))
 
 
-def ce_grad(Yhat: np.ndarray, Y: np.ndarray, G: np.ndarray, weights=None) -> float:
+def ce_grad(Yhat: np.ndarray, Y: np.ndarray, G: np.ndarray, weights=None,
+            row_weights=None) -> float:
     """G = softmax(Ŷ) − Y; returns Σ_rows −log p_true, computed with log-sum-exp.
 
     Y is one-hot. `weights` is accepted for a uniform signature and ignored.
@@ -39,21 +48,26 @@ def ce_grad(Yhat: np.ndarray, Y: np.ndarray, G: np.ndarray, weights=None) -> flo
     np.subtract(Yhat, Yhat.max(axis=1, keepdims=True), out=G)
     log_norm = np.log(np.exp(G).sum(axis=1))
     # −log p_true = log_norm − S_true, summed over rows (Y is one-hot)
-    loss = float(log_norm.sum() - np.vdot(G, Y))
+    if row_weights is None:
+        loss = float(log_norm.sum() - np.vdot(G, Y))
+    else:
+        loss = float(np.dot(row_weights, log_norm - np.einsum("ik,ik->i", G, Y)))
     np.exp(G, out=G)
     G /= G.sum(axis=1, keepdims=True)  # p = softmax(Ŷ)
     G -= Y  # ∂f/∂Ŷ = p − y
+    if row_weights is not None:
+        G *= row_weights[:, None]
     return loss
 
 
-def mse_value(Yhat: np.ndarray, Y: np.ndarray, weights=None) -> float:
+def mse_value(Yhat: np.ndarray, Y: np.ndarray, weights=None, row_weights=None) -> float:
     """Σ_rows ½ Σ_k w_k (ŷ_k − y_k)², allocating (for evaluation, not the training loop)."""
-    return mse_grad(Yhat, Y, np.empty_like(Yhat), weights)
+    return mse_grad(Yhat, Y, np.empty_like(Yhat), weights, row_weights)
 
 
-def ce_value(Yhat: np.ndarray, Y: np.ndarray, weights=None) -> float:
+def ce_value(Yhat: np.ndarray, Y: np.ndarray, weights=None, row_weights=None) -> float:
     """Σ_rows −log softmax(ŷ)_true, allocating."""
-    return ce_grad(Yhat, Y, np.empty_like(Yhat), weights)
+    return ce_grad(Yhat, Y, np.empty_like(Yhat), weights, row_weights)
 
 
 def reduction_scale(reduction: str, rows: int) -> float:

@@ -28,6 +28,7 @@ from mlpcli.data.columns import (
     class_labels,
     drop_bad_rows,
     first_bad_cell,
+    listing,
     parse_column,
     resolve_task,
     select_columns,
@@ -35,7 +36,7 @@ from mlpcli.data.columns import (
 from mlpcli.data.csvread import read_csv
 from mlpcli.data.preprocess import Preprocessor
 from mlpcli.data.source import open_source
-from mlpcli.errors import ConfigError
+from mlpcli.errors import ConfigError, DataError
 
 MANY_CATEGORIES = 50  # warn when a text feature one-hot encodes into more inputs than this
 VAL_FRAC = 0.2  # default validation fraction ...
@@ -60,6 +61,8 @@ class Dataset:
     val_frac: float  # the validation fraction used
     n_dropped: int  # rows dropped by dropna
     warnings: list[str]
+    w_train: np.ndarray | None = None  # --sample-weight: the training rows' weights (float64)
+    w_val: np.ndarray | None = None  # …and the validation rows'
 
 
 def default_val_frac(n_rows: int) -> float:
@@ -88,8 +91,10 @@ def load_dataset(
     encoding: str | None = None,
     rng: np.random.Generator,
     dtype=np.float64,
+    sample_weight: str | None = None,
 ) -> Dataset:
-    """Read, check, encode, split and standardize a CSV (see the module docstring)."""
+    """Read, check, encode, split and standardize a CSV (see the module docstring).
+    `sample_weight`: a numeric column of per-row weights ≥ 0, then not a feature."""
     _check_options(task, loss, val_frac, dtype)
     path = resolve_data(data)
     stream = open_source(path)  # read once if it is a pipe: hashed and parsed from memory
@@ -97,7 +102,10 @@ def load_dataset(
     source = df.attrs["source"]
     n_rows, n_columns = df.shape
     targets, feats = select_columns(df, target, features, drop_columns, source)
-    columns = {name: parse_column(df[name], name, source) for name in [*feats, *targets]}
+    weight_col = _weight_column(sample_weight, df, targets, feats, source)
+    feats = [name for name in feats if name not in weight_col]
+    columns = {name: parse_column(df[name], name, source)
+               for name in [*feats, *targets, *weight_col]}
     notes = _decimal_comma_notes(df.attrs, columns)
     del df  # only the parsed columns are needed from here on
     first_bad = first_bad_cell(columns) if dropna else None
@@ -126,6 +134,7 @@ def load_dataset(
     pre.standardize_inputs(X_val)
     Y_train = pre.encode(target_cols, source, fit_rows)
     Y_val = pre.encode(target_cols, source, val)
+    weights = _sample_weights(columns, weight_col, rows, train, source)
     return Dataset(
         X_train=np.ascontiguousarray(X_train, dtype=dtype),
         Y_train=np.ascontiguousarray(Y_train, dtype=dtype),
@@ -141,6 +150,8 @@ def load_dataset(
         val_frac=vf,
         n_dropped=n_dropped,
         warnings=notes + _dropna_note(n_dropped, n_rows, first_bad) + _load_warnings(pre, Y_train),
+        w_train=None if weights is None else weights[train if fit_rows is not None else ...],
+        w_val=None if weights is None else weights[val],
     )
 
 
@@ -158,6 +169,40 @@ def _decimal_comma_notes(attrs: dict, columns: dict) -> list[str]:
             notes.append(f"column {name!r} looks like numbers with decimal commas ({example!r}) "
                          "but is read as text; write decimal points in the file")
     return notes
+
+
+def _weight_column(name, df, targets, feats, source) -> list[str]:
+    """[--sample-weight's column] (checked to exist and not be a target), or []."""
+    if name is None:
+        return []
+    if name not in df.columns:
+        raise DataError(f"no column {name!r} in {source} (columns: {listing(df.columns)}); "
+                        f"use --sample-weight with an existing column")
+    if name in targets:
+        raise ConfigError(f"column {name!r} is the target; it cannot be --sample-weight")
+    if feats == [name]:
+        raise DataError(f"{source}: no feature columns left besides --sample-weight {name!r}")
+    return [name]
+
+
+def _sample_weights(columns, weight_col, rows, train, source) -> np.ndarray | None:
+    """The --sample-weight column's values (≥ 0, some training row's > 0), or None."""
+    if not weight_col:
+        return None
+    name = weight_col[0]
+    col = columns[name]
+    if col.kind == "text":
+        raise DataError(f"{source}: --sample-weight column {name!r} is not numeric")
+    weights = col.values.astype(np.float64)
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        i = negative[0]
+        raise DataError(f"{source}: --sample-weight column {name!r} has a negative weight "
+                        f"({weights[i]:g}) at line {rows[i] + 2}; weights must be ≥ 0")
+    if not weights[train].sum() > 0:
+        raise DataError(f"{source}: --sample-weight column {name!r} gives every training row "
+                        f"weight 0")
+    return weights
 
 
 def _dropna_note(n_dropped: int, n_rows: int, first_bad) -> list[str]:

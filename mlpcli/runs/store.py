@@ -35,7 +35,9 @@ from mlpcli.runs.sweeps import (
     sweep_row,
 )
 
-METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
+METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds",
+                   "grad_norm", "val_bacc"]
+LEGACY_METRICS_COLUMNS = METRICS_COLUMNS[:7]  # before grad_norm and val_bacc: still readable
 RUN_FILES = ["config.json", "model.json", "weights.npz", "metrics.csv", "predictions.csv",
              "loss.png", "summary.json"]
 
@@ -134,16 +136,13 @@ class RunWriter:
 
     def write_checkpoint(self, trainer) -> None:
         state = trainer.state()
+        scalars = {k: v for k, v in state.items()
+                   if k not in ("theta", "best_theta", "optimizer")}
         arrays = {
             "theta": state["theta"], "best_theta": state["best_theta"],
-            "state": np.array(json.dumps({
-                "epoch": state["epoch"], "elapsed": state["elapsed"], "best": state["best"],
-                "best_epoch": state["best_epoch"], "wait": state["wait"],
-                "rng_state": state["rng_state"], "theta_layout": THETA_LAYOUT,
-            })),
+            "state": np.array(json.dumps({**scalars, "theta_layout": THETA_LAYOUT})),
+            **state["optimizer"],  # the optimizer's arrays by name (velocity, exp_avg, step, …)
         }
-        if state["velocity"] is not None:
-            arrays["velocity"] = state["velocity"]
         save_npz(self.path / "checkpoint.npz", arrays)
         self._last_checkpoint = time.monotonic()
 
@@ -160,8 +159,7 @@ class RunWriter:
 
 def metrics_line(record) -> str:
     """One line of metrics.csv for an EpochRecord (repr: floats read back exactly)."""
-    cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
-             record.val_acc, record.lr, record.seconds)
+    cells = [getattr(record, k) for k in METRICS_COLUMNS]
     return ",".join("" if v is None else repr(v) for v in cells) + "\n"
 
 
@@ -175,7 +173,8 @@ def load_checkpoint(path: Path) -> dict:
                            f"its weights with --init {path.parent / 'weights.npz'}")
         state["theta"] = arrays["theta"]
         state["best_theta"] = arrays["best_theta"]
-        state["velocity"] = arrays.get("velocity")
+        state["optimizer"] = {k: v for k, v in arrays.items()
+                              if k not in ("theta", "best_theta", "state")}
         state["best"] = math.inf if state["best"] is None else state["best"]
     except (KeyError, ValueError, TypeError, AttributeError) as e:
         raise RunError(f"{path}: damaged checkpoint ({e})") from None
@@ -282,6 +281,8 @@ class Run:
             frame = pd.read_csv(io.StringIO(text))
         except Exception as e:  # pandas raises several parser error types
             raise RunError(f"{path}: damaged CSV ({e})") from None
+        if list(frame.columns) == LEGACY_METRICS_COLUMNS:
+            frame = frame.reindex(columns=METRICS_COLUMNS)
         if list(frame.columns) != METRICS_COLUMNS:
             raise RunError(f"{path}: unexpected columns {list(frame.columns)}")
         return frame
