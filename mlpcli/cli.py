@@ -481,9 +481,8 @@ def runs_compare(
     out.print(console.compare_table(selected))
     if plot is not None:
         from mlpcli.report.plots import comparison_plot
-        from mlpcli.runs import write_atomic
 
-        write_atomic(plot, comparison_plot({r.id: r.metrics() for r in selected}))
+        runs.write_user_file(plot, comparison_plot({r.id: r.metrics() for r in selected}), "--plot")
         out.print(f"loss curves saved to {plot}")
 
 
@@ -537,13 +536,10 @@ def datasets_make(
 
 
 def _write_output(path: Path, text: str, flag: str) -> None:
-    """Write a command's output file whole, or fail with one line naming the option."""
+    """Write a command's output file (through devices, FIFOs, symlinks), or fail in one line."""
     from mlpcli import runs
 
-    try:
-        runs.write_atomic(path, text.encode())
-    except OSError as e:
-        raise ConfigError(f"{flag} {path}: cannot write ({e.strerror})") from None
+    runs.write_user_file(path, text.encode(), flag)
 
 
 # --- entry point --------------------------------------------------------------------------------

@@ -5,26 +5,37 @@
     run = runs.Run(runs.resolve_run("latest"))
 """
 
-from mlpcli.runs.files import load_npz, read_json, save_npz, write_atomic, write_json
+from mlpcli.runs.files import (
+    load_npz,
+    read_json,
+    save_npz,
+    write_atomic,
+    write_json,
+    write_user_file,
+)
 from mlpcli.runs.inference import evaluate, predict
+from mlpcli.runs.lock import RunLock, is_locked
 from mlpcli.runs.store import (
     METRICS_COLUMNS,
     RUN_FILES,
     Run,
     RunWriter,
+    WriteError,
     create_run_dir,
     list_runs,
     load_checkpoint,
+    lock_run,
     now_iso,
-    process_alive,
     resolve_run,
     run_dirs,
     run_name,
     run_row,
     sanitize_name,
+    writing,
 )
 
-__all__ = ["METRICS_COLUMNS", "RUN_FILES", "Run", "RunWriter", "create_run_dir", "evaluate",
-           "list_runs", "load_checkpoint", "load_npz", "now_iso", "predict", "process_alive",
-           "read_json", "resolve_run", "run_dirs", "run_name", "run_row", "sanitize_name",
-           "save_npz", "write_atomic", "write_json"]
+__all__ = ["METRICS_COLUMNS", "RUN_FILES", "Run", "RunLock", "RunWriter", "create_run_dir", "evaluate",
+           "list_runs", "load_checkpoint", "load_npz", "is_locked", "lock_run", "now_iso",
+           "predict", "read_json", "resolve_run", "run_dirs", "run_name", "run_row",
+           "sanitize_name", "save_npz", "write_atomic", "write_json", "write_user_file",
+           "WriteError", "writing"]
