@@ -421,14 +421,21 @@ def run_row(run: Run) -> dict:
     """One row of `runs list`; a damaged run still gets a row, with status 'damaged'."""
     row = dict.fromkeys(LIST_COLUMNS)
     row.update(id=run.id, path=str(run.path))
+    if not any(not p.name.startswith(".") for p in run.path.iterdir()):
+        row.update(status="crashed", error="stopped before it wrote its first file")
+        return row
     problems = []
     try:
+        if not (run.path / "config.json").exists() and run.summary()["status"] == "running":
+            raise LookupError  # a run's first file is its summary; the config follows
         options = run.config().get("options", {})
         row.update(dataset=options.get("data"), epochs=None,
                    hidden=",".join(map(str, options.get("hidden") or [])) or None,
                    lr=options.get("lr"), batch_size=options.get("batch_size"),
                    seed=options.get("seed"), loss=options.get("loss"),
                    activation=options.get("activation"), name=options.get("name"))
+    except LookupError:
+        pass
     except RunError as e:
         problems.append(str(e))
     try:
@@ -443,7 +450,8 @@ def run_row(run: Run) -> dict:
         row["status"] = run.status()  # checks model.json and weights.npz too
     except RunError as e:
         problems.append(str(e))
-    if row["status"] in ("running", "crashed", "interrupted", None) and not problems:
+    begun = (run.path / "config.json").exists()  # training began: metrics.csv was created
+    if row["status"] in ("running", "crashed", "interrupted", None) and begun and not problems:
         try:  # no final metrics yet: the last logged epoch
             metrics = run.metrics()
             if len(metrics):
