@@ -153,9 +153,11 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
         summary.update(task=data.preprocessor.task, dropped_rows=data.n_dropped)
         try:
             return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start)
-        except BaseException:
+        except BaseException as e:
             if resume is None and not (path / "config.json").exists():
                 _discard_new_run(path)  # stopped before training wrote anything: leave nothing
+                if isinstance(e, runs.WriteError):
+                    raise runs.WriteError(f"{e}; nothing was saved") from None
             raise
     finally:
         if lock is not None:
@@ -185,13 +187,15 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         state, finishing = None, False
     else:
         state = _checkpoint(path, model, cfg)
-        finishing = _training_complete(state, cfg)
+        finishing = state is not None and _training_complete(state, cfg)
+        writer.append_metrics = state is not None  # else metrics.csv starts over, as the run
     # a run whose training completed but whose final files were not all written (a crash or a
     # full disk during the final save) is finished from its checkpoint: no more epochs
     trainer = make_trainer(cfg.replace(epochs=state["epoch"]) if finishing else cfg, data,
                            model, rng, callbacks=[writer, *callbacks])
     if state is not None:
         _restore(trainer, path, state)
+    if resume is not None:
         summary["resumed"][-1]["epoch"] = trainer.epoch
 
     info = {"id": path.name, "path": path, "dataset": data.path, "task": pre.task,
@@ -214,9 +218,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
                               error=f"{type(e).__name__}: {e}", epochs_run=trainer.epoch,
                               seconds=trainer.elapsed)
         if isinstance(e, runs.WriteError):
-            raise RunError(f"{e}; the run stopped as 'failed' keeping every complete file; "
-                           f"once that is fixed, continue it with: mlpcli train --resume "
-                           f"{path.name} --runs-dir {path.parent}") from None
+            raise _stopped_by(e, path) from None
         raise
     if finishing:  # the loop ran no epoch: how it ended is in the restored state
         result.stopped_early = bool(cfg.patience and trainer.wait >= cfg.patience)
@@ -228,8 +230,18 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         "best": _record_at(trainer, result.best_epoch),
         "final": summary_metrics(trainer, data),
     }
-    writer.finish(**summary)
+    try:
+        writer.finish(**summary)
+    except runs.WriteError as e:
+        writer.record_failure(status="failed", error=f"{type(e).__name__}: {e}")
+        raise _stopped_by(e, path) from None
     return Outcome(path, result, writer.summary)
+
+
+def _stopped_by(e: runs.WriteError, path: Path) -> RunError:
+    return RunError(f"{e}; the run stopped as 'failed' keeping every complete file; once that "
+                    f"is fixed, continue it with: mlpcli train --resume {path.name} "
+                    f"--runs-dir {path.parent}")
 
 
 def _discard_new_run(path: Path) -> None:
@@ -276,10 +288,15 @@ def _check_same_data(path: Path, data: Dataset) -> None:
                           f"differs); resume needs the same data, or start a new run")
 
 
-def _checkpoint(path: Path, model: MLP, cfg: Config) -> dict:
+def _checkpoint(path: Path, model: MLP, cfg: Config) -> dict | None:
     """The run's checkpoint, checked against its network and options (RunError/ConfigError
-    before anything is written)."""
+    before anything is written). None for a run that stopped before its first checkpoint
+    (crashed, failed, interrupted early): it starts again from its seed, exactly as it first
+    did, since seeded training is bit-reproducible on the same data."""
     checkpoint = path / "checkpoint.npz"
+    summary = runs.Run(path).summary()
+    if not checkpoint.exists() and summary["status"] != "finished":
+        return None
     if not checkpoint.exists():
         raise RunError(f"{checkpoint}: missing, so the run cannot be resumed (a checkpoint is "
                        f"written every --checkpoint-every seconds and when a run ends); start "
@@ -287,7 +304,6 @@ def _checkpoint(path: Path, model: MLP, cfg: Config) -> dict:
     state = runs.load_checkpoint(checkpoint)
     if state["theta"].shape != model.theta.shape:
         raise RunError(f"{checkpoint}: parameters do not match the run's network")
-    summary = runs.Run(path).summary()
     if summary["status"] == "finished" and state["epoch"] >= cfg.epochs:
         raise ConfigError(f"the run already has {state['epoch']} epochs (--epochs "
                           f"{cfg.epochs}); pass --epochs N with N > {state['epoch']} to train "

@@ -342,6 +342,8 @@ class Run:
             raise RunError(f"{path}: cannot read ({e})") from None
         if text and not text.endswith("\n"):
             text = text[: text.rfind("\n") + 1]
+        if not text:  # created, then stopped before its header was complete: no epoch yet
+            text = ",".join(METRICS_COLUMNS) + "\n"
         try:
             frame = pd.read_csv(io.StringIO(text))
         except Exception as e:  # pandas raises several parser error types
@@ -369,8 +371,8 @@ class Run:
         (or weights.npz is missing from a finished run): such a run has no trustworthy status.
         """
         status = self.summary()["status"]
-        if status != "running" or (self.path / "model.json").exists():  # (a run's first
-            self.check_files(weights_required=status == "finished")    # file is its summary)
+        if status == "finished" or (self.path / "model.json").exists():  # (a run that ended
+            self.check_files(weights_required=status == "finished")  # at once has none yet)
         if status == "running" and not is_locked(self.path):
             return "crashed"
         return status
