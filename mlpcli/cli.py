@@ -410,7 +410,9 @@ def evaluate(
     from mlpcli import console, runs
 
     run_obj = runs.Run(runs.resolve_run(run, runs_dir))
-    scores = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
+    scores, warnings = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
+    for w in warnings:
+        console.warn(w)
     if as_json:
         typer.echo(json.dumps(scores))
         return

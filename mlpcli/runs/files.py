@@ -226,9 +226,9 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def read_json(path: Path, error=RunError) -> dict:
+def read_json(path: Path, error=RunError, limit: int = JSON_MAX_BYTES) -> dict:
     """A JSON object from a regular file (bounded size; NaN/Infinity and deep nesting refused)."""
-    data = read_bounded(path, JSON_MAX_BYTES, error)
+    data = read_bounded(path, limit, error)
     try:
         value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:

@@ -453,10 +453,11 @@ def run_row(run: Run) -> dict:
     except RunError as e:
         problems.append(str(e))
     begun = (run.path / "config.json").exists()  # training began: metrics.csv was created
-    if row["status"] in ("running", "crashed", "interrupted", None) and begun and not problems:
-        try:  # no final metrics yet: the last logged epoch
+    if begun and not problems:
+        try:
             metrics = run.metrics()
-            if len(metrics):
+            if len(metrics) and row["status"] in ("running", "crashed", "interrupted", "failed"):
+                # no final metrics yet: the last logged epoch
                 last = metrics.iloc[-1]
                 row["epochs"] = int(last["epoch"])
                 row["seconds"] = float(last["seconds"])
