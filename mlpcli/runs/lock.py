@@ -52,7 +52,7 @@ class RunLock:
                     continue
                 os.close(fd)
                 raise RunError(f"{self.path} is still training ({_holder(self.path)}); wait "
-                               f"for it to end or stop it before resuming") from None
+                               f"for it to end before resuming") from None
         self._fd = fd
         return self
 
