@@ -17,24 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_reliability import ENV, mlpcli, start
 
 from mlpcli import runs
 from mlpcli.data.generate import generate
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX locks and signals")
-
-ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
-
-
-def mlpcli(cwd: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mlpcli", *map(str, args)], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=120)
-
-
-def start(cwd: Path, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mlpcli", *map(str, args)], cwd=cwd,
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
 
 def python(cwd: Path, code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=ENV,
@@ -55,6 +43,7 @@ def the_run(cwd: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory) -> Path:
+    """Epochs of milliseconds, so that a resume is still training when the other starts."""
     path = tmp_path_factory.mktemp("data") / "big.csv"
     generate("moons", n=20000, noise=0.2, seed=0).to_csv(path, index=False)
     return path

@@ -41,8 +41,11 @@ def os_error_reason(e: OSError) -> str:
 
 # --- writing files safely ---------------------------------------------------------------------
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the old file or the new one, never a mix."""
+def write_atomic(path: Path, data: bytes, like: os.stat_result | None = None) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the new one, never a mix.
+
+    `like`: the stat of the file being replaced, whose mode (e.g. 600) and, where allowed,
+    owner the new file keeps."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -50,6 +53,11 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+            if like is not None:
+                os.fchmod(f.fileno(), stat.S_IMODE(like.st_mode))
+                if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(f.fileno(), like.st_uid, like.st_gid)
         os.replace(tmp, path)
     except BaseException:  # disk full, Ctrl-C in a library caller, …: leave no temporary file
         tmp.unlink(missing_ok=True)
@@ -110,9 +118,8 @@ def write_user_file(path, data: bytes, flag: str) -> None:
     - a device or FIFO (/dev/null, /dev/full, a named pipe): written through, never replaced.
     - a symlink: its target is written; the link stays.
     - an existing regular file with other hard links: rewritten in place, so every link sees it.
-    - otherwise (a new file, or an existing one with one link): a temporary file beside it,
-      given the existing file's mode and owner, renamed over it, so a failure (disk full)
-      leaves the old contents intact.
+    - otherwise (a new file, or an existing one with one link): replaced atomically, keeping
+      the existing file's mode and owner, so a failure (disk full) leaves the old contents.
     Every failure is a ConfigError naming `flag`, the path and the reason ('disk full', …).
     """
     if str(path) == "-":
@@ -136,7 +143,7 @@ def write_user_file(path, data: bytes, flag: str) -> None:
         elif st is not None and st.st_nlink > 1:
             _write_fd(os.open(target, os.O_WRONLY | os.O_TRUNC), data)  # keep the hard links
         else:
-            _replace_regular(target, data, st)
+            write_atomic(target, data, like=st)
     except OSError as e:
         raise ConfigError(f"{flag} {path}: cannot write ({os_error_reason(e)})") from None
 
@@ -145,24 +152,6 @@ def _write_fd(fd: int, data: bytes) -> None:
     with open(fd, "wb", closefd=True) as f:
         f.write(data)
         f.flush()  # /dev/full reports ENOSPC here, not at write()
-
-
-def _replace_regular(target: Path, data: bytes, st) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            if st is not None:  # the file keeps its mode (e.g. 600) and, where allowed, owner
-                os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode))
-                if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
-                    with contextlib.suppress(PermissionError):
-                        os.fchown(f.fileno(), st.st_uid, st.st_gid)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, obj) -> None:
