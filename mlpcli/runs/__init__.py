@@ -15,10 +15,9 @@ from mlpcli.runs.files import (
 )
 from mlpcli.runs.inference import evaluate, predict
 from mlpcli.runs.lock import RunLock, is_locked
+from mlpcli.runs.run import METRICS_COLUMNS, Run
 from mlpcli.runs.store import (
-    METRICS_COLUMNS,
     RUN_FILES,
-    Run,
     RunWriter,
     WriteError,
     create_run_dir,
@@ -34,8 +33,8 @@ from mlpcli.runs.store import (
     writing,
 )
 
-__all__ = ["METRICS_COLUMNS", "RUN_FILES", "Run", "RunLock", "RunWriter", "create_run_dir", "evaluate",
-           "list_runs", "load_checkpoint", "load_npz", "is_locked", "lock_run", "now_iso",
+__all__ = ["METRICS_COLUMNS", "RUN_FILES", "Run", "RunLock", "RunWriter", "create_run_dir",
+           "evaluate", "list_runs", "load_checkpoint", "load_npz", "is_locked", "lock_run", "now_iso",
            "predict", "read_json", "resolve_run", "run_dirs", "run_name", "run_row",
            "sanitize_name", "save_npz", "write_atomic", "write_json", "write_user_file",
            "WriteError", "writing"]

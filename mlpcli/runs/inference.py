@@ -9,7 +9,7 @@ import numpy as np
 from mlpcli.core.losses import LOSSES, predicted_class
 from mlpcli.core.metrics import regression_scores
 from mlpcli.data import read_csv, resolve_data
-from mlpcli.runs.store import Run
+from mlpcli.runs.run import Run
 
 
 def _read_frame(data, sep=None, encoding=None):
