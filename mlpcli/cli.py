@@ -398,7 +398,9 @@ def evaluate(
     from mlpcli import console, runs
 
     run_obj = runs.Run(runs.resolve_run(run, runs_dir))
-    scores = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
+    scores, warnings = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
+    for w in warnings:
+        console.warn(w)
     if as_json:
         console.write_stdout(json.dumps(scores) + "\n")
         return
@@ -543,13 +545,10 @@ def datasets_make(
 
 
 def _write_output(path: Path, content: str | bytes, flag: str) -> None:
-    """Write a command's output file whole, or fail with one line naming the option."""
+    """Write a command's output file (through devices, FIFOs, symlinks), or fail in one line."""
     from mlpcli import runs
 
-    try:
-        runs.write_atomic(path, content.encode() if isinstance(content, str) else content)
-    except OSError as e:
-        raise ConfigError(f"{flag} {path}: cannot write ({e.strerror})") from None
+    runs.write_user_file(path, content.encode() if isinstance(content, str) else content, flag)
 
 
 # --- entry point --------------------------------------------------------------------------------

@@ -140,33 +140,44 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
     `callbacks` get the trainer's events (see train.py) plus `on_run_start(info)` first.
     `on_start(trainer)` is called once the trainer exists (the CLI hooks Ctrl-C there).
     `resume`: an existing run directory to continue from its checkpoint.
+
+    The process holds the run's lock (runs/lock.py) from before its first write until its
+    last, so no two processes ever train in one run directory.
     """
     cfg = cfg.validated()
     argv = list(argv) if argv is not None else list(sys.argv)
-    if resume is not None:  # before loading data: a run that cannot be resumed fails fast
-        path = Path(resume)
-        summary = _resumable_summary(path)
-    rng = np.random.default_rng(cfg.seed)
-    data = load_data(cfg, rng)
-    cfg = cfg.resolved().replace(val_frac=data.val_frac)
-    model = build_model(cfg, data.preprocessor, rng)
-    pre = data.preprocessor
-
-    if resume is None:
-        path = runs.create_run_dir(cfg.runs_dir, cfg.name or Path(data.path).stem)
-        summary = {"id": path.name, "name": cfg.name, "dataset": str(data.path), "argv": argv}
-    else:  # the run keeps its original command; each resumption is recorded beside it
-        _check_same_data(path, data)
-        summary.setdefault("argv", argv)
-        summary["resumed"] = [*summary.get("resumed", []), {"argv": argv, "at": runs.now_iso()}]
-    summary.update(task=pre.task, dropped_rows=data.n_dropped)
+    lock = None
     try:
-        return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start)
-    except BaseException:
-        if resume is None:  # stopped before training wrote anything: leave no empty run behind
-            with contextlib.suppress(OSError):
-                path.rmdir()  # only succeeds while the directory is still empty
-        raise
+        if resume is not None:  # before loading data: a run that cannot be resumed fails fast
+            path = Path(resume)
+            lock = runs.lock_run(path)
+            summary = _resumable_summary(path)
+        rng = np.random.default_rng(cfg.seed)
+        data = load_data(cfg, rng)
+        cfg = cfg.resolved().replace(val_frac=data.val_frac)
+        model = build_model(cfg, data.preprocessor, rng)
+        if resume is None:
+            path = runs.create_run_dir(cfg.runs_dir, cfg.name or Path(data.path).stem)
+            lock = runs.lock_run(path)
+            summary = {"id": path.name, "name": cfg.name, "dataset": str(data.path),
+                       "argv": argv}
+        else:  # the run keeps its original command; each resumption is recorded beside it
+            _check_same_data(path, data)
+            summary.setdefault("argv", argv)
+            summary["resumed"] = [*summary.get("resumed", []),
+                                  {"argv": argv, "at": runs.now_iso()}]
+        summary.update(task=data.preprocessor.task, dropped_rows=data.n_dropped)
+        try:
+            return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start)
+        except BaseException as e:
+            if resume is None and not (path / "config.json").exists():
+                _discard_new_run(path)  # stopped before training wrote anything: leave nothing
+                if isinstance(e, runs.WriteError):
+                    raise runs.WriteError(f"{e}; nothing was saved") from None
+            raise
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: dict,
@@ -187,29 +198,46 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         checkpoint_every=cfg.checkpoint_every, append_metrics=resume is not None,
         predictions=lambda m: predictions_frame(m, pre, rows_X, rows_Y, rows),
     )
-    trainer = make_trainer(cfg, data, model, rng, callbacks=[writer, *callbacks])
+    if resume is None:  # the run's first file: classifiable (running, or crashed) from now on
+        writer.mark_running()
+        state, finishing = None, False
+    else:
+        state = _checkpoint(path, model, cfg)
+        finishing = state is not None and _training_complete(state, cfg)
+        writer.append_metrics = state is not None  # else metrics.csv starts over, as the run
+    # a run whose training completed but whose final files were not all written (a crash or a
+    # full disk during the final save) is finished from its checkpoint: no more epochs
+    trainer = make_trainer(cfg.replace(epochs=state["epoch"]) if finishing else cfg, data,
+                           model, rng, callbacks=[writer, *callbacks])
+    if state is not None:
+        _restore(trainer, path, state)
     if resume is not None:
-        _restore(trainer, path, cfg)
         summary["resumed"][-1]["epoch"] = trainer.epoch
 
     info = {"id": path.name, "path": path, "dataset": data.path, "task": pre.task,
             "classes": pre.classes, "targets": pre.targets, "layers": model.sizes,
             "train_rows": len(data.X_train), "val_rows": len(data.X_val),
             "warnings": data.warnings, "config": cfg, "resumed_from": trainer.epoch}
-    for cb in callbacks:
-        getattr(cb, "on_run_start", lambda info: None)(info)
-    if on_start is not None:
-        on_start(trainer)
-
     t0 = time.time()
     try:
+        for cb in callbacks:
+            getattr(cb, "on_run_start", lambda info: None)(info)
+        if on_start is not None:
+            on_start(trainer)
         result = trainer.run()
     except BaseException as e:  # record how the run ended, then let the caller report it
+        if resume is None and not (path / "config.json").exists():
+            raise  # nothing but the first summary was written: train() removes the run
         status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
         writer.close_metrics()
-        writer.finish(status=status, ended=runs.now_iso(), error=f"{type(e).__name__}: {e}",
-                      epochs_run=trainer.epoch, seconds=trainer.elapsed)
+        writer.record_failure(status=status, ended=runs.now_iso(),
+                              error=f"{type(e).__name__}: {e}", epochs_run=trainer.epoch,
+                              seconds=trainer.elapsed)
+        if isinstance(e, runs.WriteError):
+            raise _stopped_by(e, path) from None
         raise
+    if finishing:  # the loop ran no epoch: how it ended is in the restored state
+        result.stopped_early = bool(cfg.patience and trainer.wait >= cfg.patience)
     summary = {
         "status": result.status, "ended": runs.now_iso(),
         "seconds": trainer.elapsed, "wall_seconds": time.time() - t0,
@@ -218,8 +246,26 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         "best": _record_at(trainer, result.best_epoch),
         "final": summary_metrics(trainer, data),
     }
-    writer.finish(**summary)
+    try:
+        writer.finish(**summary)
+    except runs.WriteError as e:
+        writer.record_failure(status="failed", error=f"{type(e).__name__}: {e}")
+        raise _stopped_by(e, path) from None
     return Outcome(path, result, writer.summary)
+
+
+def _stopped_by(e: runs.WriteError, path: Path) -> RunError:
+    return RunError(f"{e}; the run stopped as 'failed' keeping every complete file; once that "
+                    f"is fixed, continue it with: mlpcli train --resume {path.name} "
+                    f"--runs-dir {path.parent}")
+
+
+def _discard_new_run(path: Path) -> None:
+    """Remove a run directory this process created and in which nothing but its first
+    summary was written."""
+    with contextlib.suppress(OSError):
+        (path / "summary.json").unlink(missing_ok=True)
+        path.rmdir()  # only succeeds while the directory is empty
 
 
 def _record_at(trainer: Trainer, epoch: int) -> dict | None:
@@ -231,12 +277,10 @@ def _record_at(trainer: Trainer, epoch: int) -> dict | None:
 
 def _resumable_summary(path: Path) -> dict:
     """The run's summary.json, minus the fields of its last ending; RunError/ConfigError if the
-    run cannot be continued (still training, stopped early, diverged)."""
+    run cannot be continued (stopped early, diverged). The caller holds the run's lock, so no
+    other process is training in it."""
     summary = runs.Run(path).summary()
-    status, pid, host = summary.get("status"), summary.get("pid"), summary.get("host")
-    if status == "running" and runs.process_alive(pid, host):
-        raise RunError(f"{path} is still training (process {pid} on {host}); wait for it to "
-                       f"end or stop it (kill -INT {pid}) before resuming")
+    status = summary.get("status")
     weights, data = path / "weights.npz", summary.get("dataset") or "DATA"
     if status == "diverged":
         raise ConfigError(f"{path} diverged; resuming would repeat it with the same options. "
@@ -260,30 +304,49 @@ def _check_same_data(path: Path, data: Dataset) -> None:
                           f"differs); resume needs the same data, or start a new run")
 
 
-def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
+def _checkpoint(path: Path, model: MLP, cfg: Config) -> dict | None:
+    """The run's checkpoint, checked against its network and options (RunError/ConfigError
+    before anything is written). None for a run that stopped before its first checkpoint
+    (crashed, failed, interrupted early): it starts again from its seed, exactly as it first
+    did, since seeded training is bit-reproducible on the same data."""
     checkpoint = path / "checkpoint.npz"
+    summary = runs.Run(path).summary()
+    if not checkpoint.exists() and summary["status"] != "finished":
+        return None
     if not checkpoint.exists():
         raise RunError(f"{checkpoint}: missing, so the run cannot be resumed (a checkpoint is "
                        f"written every --checkpoint-every seconds and when a run ends); start "
                        f"a new run, e.g. from its weights with --init")
     state = runs.load_checkpoint(checkpoint)
-    if state["theta"].shape != trainer.model.theta.shape:
+    if state["theta"].shape != model.theta.shape:
         raise RunError(f"{checkpoint}: parameters do not match the run's network")
+    if summary["status"] == "finished" and state["epoch"] >= cfg.epochs:
+        raise ConfigError(f"the run already has {state['epoch']} epochs (--epochs "
+                          f"{cfg.epochs}); pass --epochs N with N > {state['epoch']} to train "
+                          f"further")
+    return state
+
+
+def _training_complete(state: dict, cfg: Config) -> bool:
+    """Whether the checkpointed run had ended its training: all epochs done, or early stopping
+    due (the loop stops right after the epoch whose checkpoint says so)."""
+    return state["epoch"] >= cfg.epochs or bool(cfg.patience and state["wait"] >= cfg.patience)
+
+
+def _restore(trainer: Trainer, path: Path, state: dict) -> None:
     try:
         trainer.load_state(state)
     except ValueError as e:
-        raise RunError(f"{checkpoint}: does not match the run's optimizer ({e})") from None
-    if trainer.epoch >= cfg.epochs:
-        raise ConfigError(f"the run already has {trainer.epoch} epochs (--epochs "
-                          f"{cfg.epochs}); pass --epochs N with N > {trainer.epoch} to train "
-                          f"further")
+        raise RunError(f"{path / 'checkpoint.npz'}: does not match the run's optimizer "
+                       f"({e})") from None
     # metrics.csv may hold epochs after the checkpoint: keep only those the checkpoint covers
     metrics = runs.Run(path).metrics()
     kept = metrics[metrics["epoch"] <= trainer.epoch]
     text = (path / "metrics.csv").read_bytes()
     if (len(kept) < len(metrics) or text[-1:] != b"\n"
             or not text.startswith(",".join(runs.METRICS_COLUMNS).encode() + b"\n")):
-        runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
+        with runs.writing(path / "metrics.csv"):
+            runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
     # the epochs before the checkpoint, so that the summary's best epoch is found among them
     trainer.history = [
         EpochRecord(**{k: (None if v != v else int(v) if k == "epoch" else float(v))

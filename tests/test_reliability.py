@@ -385,7 +385,9 @@ def test_resume_refuses_a_run_that_is_still_training(tmp_path, small):
     summary.update(status="running", pid=os.getpid())  # this very process: alive
     (out.path / "summary.json").write_text(json.dumps(summary))
     before = snapshot(out.path)
-    with pytest.raises(RunError, match="still training"):
+    # a trainer holds the run's lock (see test_store_lock.py)
+    with runs.RunLock(out.path), pytest.raises(RunError,
+                                               match=f"still training .process {os.getpid()}"):
         experiment.train(cfg.replace(epochs=10), resume=out.path)
     assert snapshot(out.path) == before
 

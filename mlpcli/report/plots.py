@@ -26,6 +26,16 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def drawable(text: str) -> str:
+    """`text` without the characters the plot's font has no glyph for (a CJK run name in
+    DejaVu Sans, say), which matplotlib would draw as boxes and warn about on stderr."""
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+
+    charmap = get_font(findfont(FontProperties())).get_charmap()
+    kept = "".join(c for c in text if ord(c) in charmap or c == " ")
+    return " ".join(kept.split())
+
+
 def loss_plot(m, title: str = "") -> bytes:
     """Train (and validation) loss per epoch from metrics.csv's frame, log scale when positive."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -36,7 +46,7 @@ def loss_plot(m, title: str = "") -> bytes:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (per example)")
-    ax.set_title(title)
+    ax.set_title(drawable(title))
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()

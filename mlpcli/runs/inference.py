@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mlpcli.core.losses import LOSSES, predicted_class
 from mlpcli.core.metrics import regression_scores
 from mlpcli.data import read_csv, resolve_data
-from mlpcli.runs.store import Run
+from mlpcli.runs.run import Run
 
 
 def _read_frame(data, sep=None, encoding=None):
@@ -19,11 +21,12 @@ def predict(run: Run, data, sep=None, encoding=None):
     model, pre = run.model()
     frame = _read_frame(data, sep, encoding)
     X = pre.transform(frame, dtype=model.dtype)
-    return pre.decode(model.forward(X)), list(getattr(pre, "warnings", []))
+    return pre.decode(model.forward(X)), list(pre.warnings)
 
 
-def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
-    """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data."""
+def evaluate(run: Run, data, sep=None, encoding=None) -> tuple[dict, list[str]]:
+    """(scores, warnings): loss (per-example mean, as logged in training) and accuracy or
+    R²/RMSE on labelled data; a score that is not finite is None (JSON null), never NaN."""
     model, pre = run.model()
     frame = _read_frame(data, sep, encoding)
     X = pre.transform(frame, dtype=np.float64)
@@ -37,6 +40,7 @@ def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
         scores["accuracy"] = float(np.mean(predicted_class(Yhat) == predicted_class(Y)))
     else:
         scores.update(regression_scores(Yhat, Y, pre.y_std))
+    scores = {k: (float(v) if math.isfinite(v) else None) for k, v in scores.items()}
     scores["rows"] = len(X)
-    return scores
+    return scores, list(pre.warnings)
 

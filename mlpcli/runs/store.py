@@ -1,24 +1,25 @@
-"""The run directory: create it, write it while training, and read it back.
+"""The run directory: create it, lock it, write it while training, list and resolve runs.
 
     runs/<run-id>/  config.json  model.json  weights.npz  metrics.csv  predictions.csv
                     loss.png  summary.json  checkpoint.npz
 
 Every file is written whole or not at all (temporary file, flush, fsync, os.replace), except
-metrics.csv, which grows by one complete line per epoch (one write call, flushed). Readers never
-modify a run and turn every missing or damaged file into a RunError that names it.
+metrics.csv, which grows by one complete line per epoch (one write call, flushed). summary.json
+(status `running`) is the first file of a new run, so every run directory can be classified from
+its first instant; a writer holds the run's lock (lock.py) the whole time. A failed write (disk
+full, …) is a WriteError naming the file. Reading one run is run.py's job; listing and
+resolving runs are here.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import math
 import os
 import re
 import socket
 import time
-import zipfile
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,7 +27,16 @@ import numpy as np
 
 from mlpcli.core.kernels import THETA_LAYOUT
 from mlpcli.errors import ConfigError, RunError
-from mlpcli.runs.files import load_npz, read_json, save_npz, write_atomic, write_json
+from mlpcli.runs.files import (
+    load_npz,
+    os_error_reason,
+    remove_stale_temporaries,
+    save_npz,
+    write_atomic,
+    write_json,
+)
+from mlpcli.runs.lock import RunLock
+from mlpcli.runs.run import METRICS_COLUMNS, Run
 from mlpcli.runs.sweeps import (
     is_sweep,
     is_sweep_reference,
@@ -35,9 +45,6 @@ from mlpcli.runs.sweeps import (
     sweep_row,
 )
 
-METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds",
-                   "grad_norm", "val_bacc"]
-LEGACY_METRICS_COLUMNS = METRICS_COLUMNS[:7]  # before grad_norm and val_bacc: still readable
 RUN_FILES = ["config.json", "model.json", "weights.npz", "metrics.csv", "predictions.csv",
              "loss.png", "summary.json"]
 
@@ -51,7 +58,8 @@ def sanitize_name(name: str) -> str:
 
 
 def create_run_dir(runs_dir, name: str) -> Path:
-    """Create runs_dir/<id> exclusively; ids sort by creation time and never collide."""
+    """Create runs_dir/<id> exclusively; ids sort by creation time (UTC, so that the order
+    and `latest` do not depend on the time zone) and never collide."""
     runs_dir = Path(runs_dir)
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +69,7 @@ def create_run_dir(runs_dir, name: str) -> Path:
         raise ConfigError(f"--runs-dir {runs_dir} is not writable; choose another with --runs-dir")
     name = sanitize_name(name)
     while True:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
         path = runs_dir / f"{stamp}-{name}"
         try:
             path.mkdir()  # exclusive: fails if another process took this id
@@ -77,12 +85,39 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
+def lock_run(path: Path) -> RunLock:
+    """Lock run `path` for writing by this process (RunError naming the holder if another
+    trains in it), then delete the temporary files of writers that died mid-write."""
+    lock = RunLock(path).acquire()
+    if not os.access(path, os.W_OK | os.X_OK):
+        lock.release()
+        raise RunError(f"{path}: the run directory is read-only (permission or a read-only "
+                       f"file system), so the run cannot be written; copy it elsewhere first")
+    remove_stale_temporaries(path)
+    return lock
+
+
+class WriteError(RunError):
+    """A file of a run could not be written (disk full, permission, …); the message names it."""
+
+
+@contextlib.contextmanager
+def writing(path: Path):
+    """Turn a failed write of `path` (disk full, permission, …) into a WriteError naming it."""
+    try:
+        yield
+    except OSError as e:
+        raise WriteError(f"{path}: cannot write ({os_error_reason(e)})") from None
+
+
 class RunWriter:
     """Training callback that writes the run directory as the run goes.
 
     Begin: config.json, model.json, summary.json (status running), metrics.csv header.
     Every epoch: one metrics line (flushed); checkpoint.npz every `checkpoint_every` seconds.
-    End: weights.npz, predictions.csv, loss.png, checkpoint.npz, and summary.json last.
+    End: checkpoint.npz first (what a resume starts from), then weights.npz, predictions.csv,
+    loss.png (`write_results`: the same bytes whenever they are written from the same
+    state), and summary.json last (`finish`). Every failed write is a RunError naming the file.
     """
 
     def __init__(self, path: Path, *, config: dict, model_info: dict, summary: dict,
@@ -95,44 +130,65 @@ class RunWriter:
         self._metrics_fd = None
         self._last_checkpoint = time.monotonic()
 
+    def _write(self, name: str, data: bytes) -> None:
+        with writing(self.path / name):
+            write_atomic(self.path / name, data)
+
+    def _write_json(self, name: str, obj) -> None:
+        with writing(self.path / name):
+            write_json(self.path / name, obj)
+
+    def mark_running(self) -> None:
+        """summary.json with status running, pid and host (the first file of a new run)."""
+        self.summary.update(status="running", pid=os.getpid(), host=socket.gethostname(),
+                            started=self.summary.get("started") or now_iso())
+        self._write_json("summary.json", self.summary)
+
     # callbacks ------------------------------------------------------------------------------
 
     def on_train_begin(self, trainer) -> None:
-        write_json(self.path / "config.json", self.config)
-        write_json(self.path / "model.json", self.model_info)
-        self.summary.update(status="running", pid=os.getpid(), host=socket.gethostname(),
-                            started=self.summary.get("started") or now_iso())
-        write_json(self.path / "summary.json", self.summary)
+        self._write_json("config.json", self.config)
+        self._write_json("model.json", self.model_info)
+        self.mark_running()
         metrics = self.path / "metrics.csv"
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         if not self.append_metrics:
             flags |= os.O_TRUNC
-        self._metrics_fd = os.open(metrics, flags, 0o644)
-        if not self.append_metrics or os.path.getsize(metrics) == 0:
-            os.write(self._metrics_fd, (",".join(METRICS_COLUMNS) + "\n").encode())
+        with writing(metrics):
+            self._metrics_fd = os.open(metrics, flags, 0o644)
+            if not self.append_metrics or os.path.getsize(metrics) == 0:
+                self._append_metrics(",".join(METRICS_COLUMNS) + "\n")
 
     def on_epoch_end(self, record, trainer) -> None:
-        os.write(self._metrics_fd, metrics_line(record).encode())  # one write: never partial
+        with writing(self.path / "metrics.csv"):
+            self._append_metrics(metrics_line(record))  # one write: never a partial line
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_every
         if self.checkpoint_every and due:
             self.write_checkpoint(trainer)
 
+    def _append_metrics(self, line: str) -> None:
+        data = line.encode()
+        if os.write(self._metrics_fd, data) != len(data):  # one write: a line, or an error
+            raise OSError(28, os.strerror(28))  # a short write: the disk is full
+
     def on_train_end(self, result, trainer) -> None:
         self.close_metrics()
-        save_npz(self.path / "weights.npz", trainer.model.params())
         self.write_checkpoint(trainer)
-        if self.predictions is not None:
-            frame = self.predictions(trainer.model)
-            write_atomic(self.path / "predictions.csv", frame.to_csv(index=False).encode())
-        import pandas as pd
-
-        from mlpcli.report.plots import loss_plot  # matplotlib only when a run ends
-
-        metrics = pd.read_csv(self.path / "metrics.csv")
-        title = self.summary.get("name") or self.path.name
-        write_atomic(self.path / "loss.png", loss_plot(metrics, title))
+        self.write_results(trainer)
 
     # pieces -----------------------------------------------------------------------------------
+
+    def write_results(self, trainer) -> None:
+        """weights.npz, predictions.csv and loss.png of the trainer's model as it stands."""
+        with writing(self.path / "weights.npz"):
+            save_npz(self.path / "weights.npz", trainer.model.params())
+        if self.predictions is not None:
+            frame = self.predictions(trainer.model)
+            self._write("predictions.csv", frame.to_csv(index=False).encode())
+        from mlpcli.report.plots import loss_plot  # matplotlib only when a run ends
+
+        title = self.summary.get("name") or self.path.name
+        self._write("loss.png", loss_plot(Run(self.path).metrics(), title))
 
     def write_checkpoint(self, trainer) -> None:
         state = trainer.state()
@@ -143,7 +199,8 @@ class RunWriter:
             "state": np.array(json.dumps({**scalars, "theta_layout": THETA_LAYOUT})),
             **state["optimizer"],  # the optimizer's arrays by name (velocity, exp_avg, step, …)
         }
-        save_npz(self.path / "checkpoint.npz", arrays)
+        with writing(self.path / "checkpoint.npz"):
+            save_npz(self.path / "checkpoint.npz", arrays)
         self._last_checkpoint = time.monotonic()
 
     def close_metrics(self) -> None:
@@ -154,7 +211,20 @@ class RunWriter:
     def finish(self, **fields) -> None:
         """Write summary.json with its final fields (status, metrics, times)."""
         self.summary.update(fields)
-        write_json(self.path / "summary.json", self.summary)
+        self._write_json("summary.json", self.summary)
+
+    def record_failure(self, **fields) -> None:
+        """summary.json saying how the run ended, even on a full disk: if the atomic write
+        fails, the file is overwritten in place (its blocks are already allocated), else left."""
+        self.summary.update(fields)
+        path = self.path / "summary.json"
+        try:
+            write_json(path, self.summary)
+        except OSError:
+            data = (json.dumps(self.summary, indent=2, default=str) + "\n").encode()
+            with contextlib.suppress(OSError), open(path, "r+b") as f:
+                f.write(data)
+                f.truncate()
 
 
 def metrics_line(record) -> str:
@@ -229,119 +299,10 @@ def resolve_run(spec: str, runs_dir="runs") -> Path:
     raise RunError(f"{spec!r} matches {len(matches)} runs ({names}); give more of the id")
 
 
-def process_alive(pid, host) -> bool:
-    """Whether process `pid` still runs (only decidable on the same host; else assume yes)."""
-    if host and host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, TypeError, ValueError):
-        return True
-    return True
-
-
-@dataclass
-class Run:
-    """A run directory opened for reading. Each accessor raises RunError for a bad file."""
-
-    path: Path
-
-    @property
-    def id(self) -> str:
-        return self.path.name
-
-    def config(self) -> dict:
-        return read_json(self.path / "config.json")
-
-    def model_info(self) -> dict:
-        return read_json(self.path / "model.json")
-
-    def summary(self) -> dict:
-        return read_json(self.path / "summary.json")
-
-    def weights(self) -> dict[str, np.ndarray]:
-        return load_npz(self.path / "weights.npz", what="weights")
-
-    def metrics(self):
-        """metrics.csv as a DataFrame (a trailing incomplete line, if any, is ignored)."""
-        import pandas as pd
-
-        path = self.path / "metrics.csv"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise RunError(f"{path}: missing") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise RunError(f"{path}: cannot read ({e})") from None
-        if text and not text.endswith("\n"):
-            text = text[: text.rfind("\n") + 1]
-        try:
-            frame = pd.read_csv(io.StringIO(text))
-        except Exception as e:  # pandas raises several parser error types
-            raise RunError(f"{path}: damaged CSV ({e})") from None
-        if list(frame.columns) == LEGACY_METRICS_COLUMNS:
-            frame = frame.reindex(columns=METRICS_COLUMNS)
-        if list(frame.columns) != METRICS_COLUMNS:
-            raise RunError(f"{path}: unexpected columns {list(frame.columns)}")
-        return frame
-
-    def status(self) -> str:
-        """summary.json's status, with 'crashed' for a running run whose process is gone.
-
-        Raises RunError naming the file when summary.json, model.json or weights.npz is damaged
-        (or weights.npz is missing from a finished run): such a run has no trustworthy status.
-        """
-        summary = self.summary()
-        status = summary.get("status", "unknown")
-        self.check_files(weights_required=status == "finished")
-        if status == "running" and not process_alive(summary.get("pid"), summary.get("host")):
-            return "crashed"
-        return status
-
-    def check_files(self, weights_required: bool = False) -> None:
-        """Cheap integrity check: model.json is an object with layers, weights.npz (if present,
-        or required) is a complete .npz holding W1 and b1. Reads only; RunError names the file."""
-        info = self.model_info()
-        if not isinstance(info.get("layers"), list):
-            raise RunError(f"{self.path / 'model.json'}: damaged (no list of layers)")
-        path = self.path / "weights.npz"
-        if not path.exists():
-            if weights_required:
-                raise RunError(f"{path}: missing")
-            return
-        try:  # a truncated file has lost the zip directory at its end
-            with zipfile.ZipFile(path) as z:
-                names = set(z.namelist())
-        except Exception as e:  # BadZipFile, OSError, …
-            raise RunError(f"weights file {path} is damaged or not an .npz file "
-                           f"({type(e).__name__}: {e})") from None
-        if not {"W1.npy", "b1.npy"} <= names:
-            raise RunError(f"weights file {path} is damaged (no W1 and b1 arrays)")
-
-    def model(self):
-        """(MLP, Preprocessor) as saved: everything `predict` needs."""
-        from mlpcli.data import Preprocessor
-        from mlpcli.core.kernels import MLP
-
-        info = self.model_info()
-        try:
-            model = MLP(info["layers"], info["activation"], np.dtype(info.get("dtype", "float64")))
-            pre = Preprocessor.from_dict(info["preprocessing"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise RunError(f"{self.path / 'model.json'}: damaged ({type(e).__name__}: {e})") \
-                from None
-        try:
-            model.load_params(self.weights(), source=str(self.path / "weights.npz"))
-        except ConfigError as e:
-            raise RunError(str(e)) from None
-        return model, pre
-
-
 # --- the library side of `runs list` ------------------------------------
 
-LIST_COLUMNS = ["id", "name", "dataset", "status", "kind", "trials", "epochs", "hidden", "lr", "batch_size", "seed",
+LIST_COLUMNS = ["id", "name", "dataset", "status", "kind", "trials", "epochs", "hidden", "lr",
+                "batch_size", "seed",
                 "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "best_epoch",
                 "loss", "activation", "error", "path"]
 
@@ -350,14 +311,21 @@ def run_row(run: Run) -> dict:
     """One row of `runs list`; a damaged run still gets a row, with status 'damaged'."""
     row = dict.fromkeys(LIST_COLUMNS)
     row.update(id=run.id, path=str(run.path), kind="run")
+    if not any(not p.name.startswith(".") for p in run.path.iterdir()):
+        row.update(status="crashed", error="stopped before it wrote its first file")
+        return row
     problems = []
     try:
+        if not (run.path / "config.json").exists() and run.summary()["status"] == "running":
+            raise LookupError  # a run's first file is its summary; the config follows
         options = run.config().get("options", {})
         row.update(dataset=options.get("data"), epochs=None,
                    hidden=",".join(map(str, options.get("hidden") or [])) or None,
                    lr=options.get("lr"), batch_size=options.get("batch_size"),
                    seed=options.get("seed"), loss=options.get("loss"),
                    activation=options.get("activation"), name=options.get("name"))
+    except LookupError:
+        pass
     except RunError as e:
         problems.append(str(e))
     try:
@@ -372,10 +340,12 @@ def run_row(run: Run) -> dict:
         row["status"] = run.status()  # checks model.json and weights.npz too
     except RunError as e:
         problems.append(str(e))
-    if row["status"] in ("running", "crashed", "interrupted", None) and not problems:
-        try:  # no final metrics yet: the last logged epoch
+    begun = (run.path / "config.json").exists()  # training began: metrics.csv was created
+    if begun and not problems:
+        try:
             metrics = run.metrics()
-            if len(metrics):
+            if len(metrics) and row["status"] in ("running", "crashed", "interrupted", "failed"):
+                # no final metrics yet: the last logged epoch
                 last = metrics.iloc[-1]
                 row["epochs"] = int(last["epoch"])
                 row["seconds"] = float(last["seconds"])
@@ -396,7 +366,7 @@ def list_runs(runs_dir="runs", sort: str | None = None):
     import pandas as pd
 
     paths = sorted(run_dirs(runs_dir) + sweep_dirs(runs_dir))[::-1]
-    rows = [sweep_row(p, LIST_COLUMNS, process_alive) if is_sweep(p) else run_row(Run(p))
+    rows = [sweep_row(p, LIST_COLUMNS) if is_sweep(p) else run_row(Run(p))
             for p in paths]
     frame = pd.DataFrame(rows, columns=LIST_COLUMNS)
     for column in ("epochs", "batch_size", "seed", "best_epoch", "trials"):  # 50, not 50.0

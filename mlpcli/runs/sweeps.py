@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mlpcli.errors import RunError
 from mlpcli.runs.files import read_json
+from mlpcli.runs.lock import is_locked
 
 SWEEP_FILE = "sweep.json"
 BEST = ":best"
@@ -53,10 +54,9 @@ def resolve_in_sweep(spec: str, runs_dir, resolve) -> Path:
     return run
 
 
-def sweep_row(path: Path, columns: list[str], process_alive) -> dict:
+def sweep_row(path: Path, columns: list[str]) -> dict:
     """The sweep's row of `runs list`: kind 'sweep', its trials, its best configuration's mean
-    in the metric's column (e.g. val_acc); 'damaged' when its files cannot be read.
-    `process_alive(pid, host)` tells a running sweep from a crashed one."""
+    in the metric's column (e.g. val_acc); 'damaged' when its files cannot be read."""
     row = dict.fromkeys(columns)
     row.update(id=path.name, path=str(path), kind="sweep")
     try:
@@ -66,7 +66,7 @@ def sweep_row(path: Path, columns: list[str], process_alive) -> dict:
         return row
     fixed = info.get("spec", {}).get("fixed", {})
     status = summary.get("status")
-    if status == "running" and not process_alive(summary.get("pid"), summary.get("host")):
+    if status == "running" and not is_locked(path):  # its process holds the lock while it runs
         status = "crashed"
     best = summary.get("best") or {}
     row.update(dataset=fixed.get("data"), status=status, name=fixed.get("name"),

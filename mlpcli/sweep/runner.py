@@ -72,13 +72,22 @@ def run(plan_: Plan, *, runs_dir, name: str | None, argv: list[str], workers: in
     observer.trial_started(spec) as each trial is handed to a worker and
     observer.trial_done(trial, trials.csv row) as each one ends.
     """
-    on_start = observer.trial_started if observer is not None else None
-    spec, t0 = plan_.spec, time.time()
+    t0 = time.time()
     if resume is None:
         stem = Path(plan_.dataset["path"]).stem
         sweep = SweepDir(runs.create_run_dir(runs_dir, name or f"sweep-{stem}"))
     else:
         sweep = SweepDir(resume)
+    with runs.RunLock(sweep.path):  # held while this process sweeps: another resume is refused
+        return _run_locked(plan_, sweep, resume, t0, argv=argv, workers=workers, dask=dask,
+                           plots=plots, stop=stop, observer=observer)
+
+
+def _run_locked(plan_: Plan, sweep: SweepDir, resume, t0, *, argv, workers, dask, plots, stop,
+                observer) -> SweepOutcome:
+    spec = plan_.spec
+    on_start = observer.trial_started if observer is not None else None
+    if resume is not None:
         recorded = sweep.info().get("dataset", {}).get("sha256")
         if recorded and recorded != plan_.dataset["sha256"]:
             raise ConfigError(f"{plan_.dataset['path']} has changed since sweep {sweep.id} "

@@ -58,11 +58,11 @@ class SweepDir:
         return runs.read_json(self.path / "summary.json")
 
     def status(self) -> str:
-        """summary.json's status, 'crashed' for a running sweep whose process is gone."""
+        """summary.json's status, 'crashed' for a running sweep that no process holds (the
+        sweeping process locks its directory, as a trainer locks a run's: runs/lock.py)."""
         summary = self.summary()
         status = summary.get("status", "unknown")
-        if status == "running" and not runs.process_alive(summary.get("pid"),
-                                                          summary.get("host")):
+        if status == "running" and not runs.is_locked(self.path):
             return "crashed"
         return status
 
