@@ -48,3 +48,14 @@ def runs_dir(tmp_path) -> Path:
 
 def run_dirs(runs_dir: Path) -> list[Path]:
     return sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.exists() else []
+
+
+@pytest.fixture(scope="session")
+def big(tmp_path_factory) -> Path:
+    """20 000 rows of moons: epochs of milliseconds, so a signal or a second process lands
+    while the first still trains."""
+    from mlpcli.data.generate import generate
+
+    path = tmp_path_factory.mktemp("data") / "big.csv"
+    generate("moons", n=20000, noise=0.2, seed=0).to_csv(path, index=False)
+    return path

@@ -114,14 +114,6 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory) -> Path:
-    """A dataset large enough that an epoch takes milliseconds, so a signal lands mid-run."""
-    path = tmp_path_factory.mktemp("data") / "big.csv"
-    generate("moons", n=20000, noise=0.2, seed=0).to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "small.csv"
     generate("moons", n=1000, noise=0.2, seed=1).to_csv(path, index=False)

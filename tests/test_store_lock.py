@@ -20,7 +20,6 @@ import pytest
 from test_reliability import ENV, mlpcli, start
 
 from mlpcli import runs
-from mlpcli.data.generate import generate
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX locks and signals")
 
@@ -39,14 +38,6 @@ def statuses(cwd: Path) -> dict[str, str]:
 def the_run(cwd: Path) -> Path:
     (run,) = (cwd / "runs").iterdir()
     return run
-
-
-@pytest.fixture(scope="module")
-def big(tmp_path_factory) -> Path:
-    """Epochs of milliseconds, so that a resume is still training when the other starts."""
-    path = tmp_path_factory.mktemp("data") / "big.csv"
-    generate("moons", n=20000, noise=0.2, seed=0).to_csv(path, index=False)
-    return path
 
 
 def test_two_concurrent_resumes_exactly_one_trains(tmp_path, big):
