@@ -371,6 +371,25 @@ def evaluate(
     console.make_console().print(console.key_value_table(f"{run_obj.id} on {data}", items))
 
 
+@app.command(short_help="Export a run as an ONNX model, preprocessing included.")
+def export(
+    run: RunArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Where to write the model.  [default: <run id>.onnx]", show_default=False)] = None,
+    dtype: Annotated[Optional[Dtype], typer.Option("--dtype", help="Precision of the model.  [default: the run's]", show_default=False)] = None,
+    check: Annotated[Optional[bool], typer.Option("--check/--no-check", help="Compare onnxruntime with mlpcli predict on the run's validation rows.  [default: on when onnxruntime is installed]", show_default=False)] = None,
+    runs_dir: RunsDir = D.runs_dir,
+):
+    """Write a run as an ONNX model taking the raw CSV columns (pip install 'mlpcli[onnx]').
+
+    Example: mlpcli export latest -o model.onnx
+    """
+    from mlpcli.console.export import onnx_note
+    from mlpcli.export.onnx import export as export_onnx
+
+    path, result = export_onnx(run, runs_dir, out, dtype and dtype.value, check)
+    onnx_note(path, result)
+
+
 # --- runs ---------------------------------------------------------------------------------------
 
 @runs_app.command("list")
