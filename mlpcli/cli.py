@@ -485,6 +485,25 @@ def runs_compare(
         out.print(f"loss curves saved to {plot}")
 
 
+@runs_app.command("export-mlflow", short_help="Replay runs and sweeps into MLflow tracking.")
+def runs_export_mlflow(
+    specs: Annotated[Optional[list[str]], typer.Argument(help="Runs and sweeps to export.  [default: all in --runs-dir]", show_default=False, metavar="[RUN|SWEEP]...")] = None,
+    tracking_uri: Annotated[str, typer.Option("--tracking-uri", metavar="URI", envvar="MLFLOW_TRACKING_URI", help="MLflow tracking store or server, e.g. sqlite:///mlflow.db or http://host:5000.", show_default=False)] = "",
+    experiment: Annotated[str, typer.Option("--experiment", metavar="NAME", help="MLflow experiment (created if missing).")] = "mlpcli",
+    runs_dir: RunsDir = D.runs_dir,
+):
+    """Log runs into MLflow: params, per-epoch metrics, tags, files; a sweep as parent and
+    child runs. Exporting again updates instead of duplicating (pip install 'mlpcli[mlflow]').
+
+    Example: mlpcli runs export-mlflow --tracking-uri sqlite:///mlflow.db
+    """
+    from mlpcli.console.export import mlflow_note
+    from mlpcli.export.mlflow import export_runs
+
+    mlflow_note(export_runs(specs or [], runs_dir, tracking_uri, experiment), tracking_uri,
+                experiment)
+
+
 # --- datasets -----------------------------------------------------------------------------------
 
 @datasets_app.command("list")

@@ -15,3 +15,13 @@ def onnx_note(path, check) -> None:
     out.print(f"wrote {path}; onnxruntime matches mlpcli predict on {check.rows} rows "
               f"(largest relative difference {check.max_rel_error:.2g}, tolerance "
               f"{check.tolerance:g})")
+
+
+def mlflow_note(exported, tracking_uri: str, experiment: str) -> None:
+    """One line per exported run or sweep, then where to look at them."""
+    out = make_console(stderr=True)
+    for item in exported:
+        trials = f" with {len(item.children)} trials" if item.children else ""
+        out.print(f"{item.action} MLflow run {item.mlflow_id} for {item.mlpcli_id}{trials}")
+    out.print(f"{len(exported)} exported to experiment {experiment!r} at {tracking_uri}; "
+              f"look at them with: mlflow ui --backend-store-uri {tracking_uri}")
