@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlpcli import __version__, config
+from mlpcli.completion import complete_data, complete_run
 from mlpcli.config import (
     ACTIVATION_NAMES,
     DTYPES,
@@ -37,7 +39,7 @@ app = typer.Typer(
     help="Train small neural networks on CSV data, check their gradients, inspect the runs.\n\n"
          "Example: mlpcli train xor",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (see mlpcli/completion.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
@@ -53,6 +55,7 @@ app.add_typer(datasets_app, name="datasets")
 D = Config()  # the defaults, shown in --help; Config is the only place they are written
 G = GradcheckSettings()  # gradcheck's own defaults, likewise
 _invocation: list[str] = ["mlpcli"]  # the command line being run, recorded in each run
+COMPLETE_VAR = "_MLPCLI_COMPLETE"  # set by the script of --install-completion
 OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)  # stdout cannot be written
 
 
@@ -103,7 +106,7 @@ def _runs_dir(value: str) -> Path:
 
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
-Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False, metavar="DATA")]
+Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False, metavar="DATA", autocompletion=complete_data)]
 Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", metavar="WIDTHS", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
 Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", metavar="COLUMN", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
 Features = Annotated[Optional[list[str]], typer.Option("--features", metavar="COLUMNS", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
@@ -315,8 +318,8 @@ def gradcheck(
 
 # --- predict / evaluate -------------------------------------------------------------------------
 
-RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, run name (its newest run), path, or 'latest'.", show_default=False, metavar="RUN")]
-LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA")]
+RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, run name (its newest run), path, or 'latest'.", show_default=False, metavar="RUN", autocompletion=complete_run)]
+LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA", autocompletion=complete_data)]
 
 
 @app.command(short_help="Predict with a trained run on a CSV.")
@@ -394,7 +397,7 @@ def export(
 
 @runs_app.command("list")
 def runs_list(
-    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]")] = None,
+    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]", autocompletion=complete_run)] = None,
     runs_dir: RunsDir = D.runs_dir,
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
     csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
@@ -463,7 +466,7 @@ def _run_view(run, details: bool = False):
 
 @runs_app.command("compare", short_help="Compare runs: differing options, metrics.")
 def runs_compare(
-    run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...")],
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...", autocompletion=complete_run)],
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
     runs_dir: RunsDir = D.runs_dir,
 ):
@@ -487,7 +490,7 @@ def runs_compare(
 
 @runs_app.command("export-mlflow", short_help="Replay runs and sweeps into MLflow tracking.")
 def runs_export_mlflow(
-    specs: Annotated[Optional[list[str]], typer.Argument(help="Runs and sweeps to export.  [default: all in --runs-dir]", show_default=False, metavar="[RUN|SWEEP]...")] = None,
+    specs: Annotated[Optional[list[str]], typer.Argument(help="Runs and sweeps to export.  [default: all in --runs-dir]", show_default=False, metavar="[RUN|SWEEP]...", autocompletion=complete_run)] = None,
     tracking_uri: Annotated[str, typer.Option("--tracking-uri", metavar="URI", envvar="MLFLOW_TRACKING_URI", help="MLflow tracking store or server, e.g. sqlite:///mlflow.db or http://host:5000.", show_default=False)] = "",
     experiment: Annotated[str, typer.Option("--experiment", metavar="NAME", help="MLflow experiment (created if missing).")] = "mlpcli",
     runs_dir: RunsDir = D.runs_dir,
@@ -598,6 +601,8 @@ def _run(args: list[str], debug: bool) -> int:
     try:
         # click's own main loop would turn Ctrl-C into a silent exit 130: run the command here
         command = typer.main.get_command(app)
+        if os.environ.get(COMPLETE_VAR):  # a shell asking for completions: answer and exit
+            command._main_shell_completion({}, "mlpcli", COMPLETE_VAR)
         with command.make_context("mlpcli", args) as ctx:
             command.invoke(ctx)
         console.write_stdout("")  # flush here, where a closed or full output is handled
