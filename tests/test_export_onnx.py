@@ -142,3 +142,15 @@ def test_missing_onnx_package_is_one_line(cli, monkeypatch):
     assert result.code == 2
     assert result.err.strip() == ("Error: ONNX export needs the onnx package: "
                                   "pip install 'mlpcli[onnx]'")
+
+
+def test_check_uses_only_the_runs_rows_of_a_dropna_run(cli, tmp_path):
+    _two_target_csv(tmp_path / "holes.csv")
+    text = (tmp_path / "holes.csv").read_text().splitlines()
+    text[5] = ",".join(["", *text[5].split(",")[1:]])  # a missing feature on data row 4
+    (tmp_path / "holes.csv").write_text("\n".join(text) + "\n")
+    assert cli("train", "holes.csv", "--target", "y1", "--dropna", "--epochs", "5", "--quiet",
+               "--name", "h").code == 0
+    result = cli("export", "h", "-o", "h.onnx")
+    assert result.code == 0, result.err
+    assert "matches mlpcli predict on 20 rows" in result.err

@@ -200,14 +200,16 @@ def check(run: runs.Run, onnx_model) -> CheckResult:
         raise RunError(f"{run.path / 'predictions.csv'}: cannot read its rows for --check ({e})"
                        ) from None
     if not data or not Path(data).exists():
-        raise RunError(f"--check needs the run's data, {data or 'unrecorded'}, which is gone; "
-                       f"pass --no-check to export without checking")
+        raise RunError(f"--check runs the model on the run's data, and {data or 'its path'} "
+                       f"is not a file here; pass --no-check to export without checking")
     options = run.config().get("options", {})
     sep, encoding = options.get("sep"), options.get("encoding")
-    expected, _ = runs.predict(run, data, sep=sep, encoding=encoding)
     frame = read_csv(resolve_data(data), sep=sep, encoding=encoding)
-    expected = expected.iloc[rows].reset_index(drop=True)
+    if len(frame) <= rows.max(initial=-1):
+        raise RunError(f"--check: {data} has fewer rows than when the run was trained; pass "
+                       f"--no-check to export without checking")
     frame = frame.iloc[rows].reset_index(drop=True)
+    expected, _ = runs.predict_frame(run, frame)
     session = ort.InferenceSession(onnx_model.SerializeToString(),
                                    providers=["CPUExecutionProvider"])
     got = dict(zip([o.name for o in session.get_outputs()],
