@@ -54,6 +54,8 @@ def _rel(a, b):
 @pytest.mark.parametrize("loss", ["ce", "mse"])
 def test_classification_with_text_feature(cli, tmp_path, dtype, tol, loss):
     _mixed_csv(tmp_path / "mixed.csv")
+    frame = pd.read_csv(tmp_path / "mixed.csv")  # columns named as the graph's own tensors
+    frame.rename(columns={"x1": "inputs", "x2": "W1"}).to_csv(tmp_path / "mixed.csv", index=False)
     assert cli("train", "mixed.csv", "--hidden", "8", "--epochs", "60", "--loss", loss,
                "--dtype", dtype, "--quiet", "--name", "m").code == 0
     result = cli("export", "m", "-o", "m.onnx")
@@ -65,7 +67,7 @@ def test_classification_with_text_feature(cli, tmp_path, dtype, tol, loss):
     expected = _predict(cli, "m", "scored.csv")
     model, got = _onnx_outputs(tmp_path / "m.onnx", frame)
     onnx.checker.check_model(model, full_check=True)
-    assert [i.name for i in model.graph.input] == ["x1", "color", "x2"]
+    assert [i.name for i in model.graph.input] == ["inputs", "color", "W1"]
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["classes"] == '["high", "low", "mid"]'
     assert got["label"].tolist() == expected["pred_label"].tolist()
@@ -154,3 +156,12 @@ def test_check_uses_only_the_runs_rows_of_a_dropna_run(cli, tmp_path):
     result = cli("export", "h", "-o", "h.onnx")
     assert result.code == 0, result.err
     assert "matches mlpcli predict on 20 rows" in result.err
+
+
+def test_feature_named_like_an_output_is_refused(cli, tmp_path):
+    pd.DataFrame({"label": [0.0, 1.0, 2.0, 3.0], "y": [0, 1, 0, 1]}).to_csv(
+        tmp_path / "named.csv", index=False)
+    assert cli("train", "named.csv", "--epochs", "2", "--quiet").code == 0
+    result = cli("export", "latest")
+    assert result.code == 2
+    assert "feature column 'label' has the name of an output" in result.err

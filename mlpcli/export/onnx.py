@@ -32,6 +32,7 @@ ML_OPSET = 3
 IR_VERSION = 8
 DTYPES = ("float32", "float64")
 TOLERANCE = {"float64": 1e-6, "float32": 1e-4}  # relative, of probabilities and predictions
+OUTPUTS = ("label", "probabilities", "prediction")
 _ACTIVATION_OPS = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 
@@ -56,13 +57,19 @@ def build_model(run: runs.Run, dtype: str | None = None):
     nodes, inits = [], []
 
     def const(name, value):
+        name = f"mlpcli/{name}"  # apart from the inputs, which are named by the CSV
         inits.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
     def node(op, inputs, output, domain="", **attrs):
+        output = output if output in OUTPUTS else f"mlpcli/{output}"
         nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
         return output
 
+    clash = sorted(set(pre.features) & set(OUTPUTS))
+    if clash:
+        raise ConfigError(f"feature column {clash[0]!r} has the name of an output of the ONNX "
+                          f"model ({', '.join(OUTPUTS)}); rename the column and retrain")
     inputs, parts = [], []
     for name in pre.features:
         is_text = name in pre.categories
