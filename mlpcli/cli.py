@@ -503,8 +503,8 @@ def runs_export_mlflow(
     from mlpcli.console.export import mlflow_note
     from mlpcli.export.mlflow import export_runs
 
-    mlflow_note(export_runs(specs or [], runs_dir, tracking_uri, experiment), tracking_uri,
-                experiment)
+    exported, skipped = export_runs(specs or [], runs_dir, tracking_uri, experiment)
+    mlflow_note(exported, skipped, tracking_uri, experiment)
 
 
 # --- datasets -----------------------------------------------------------------------------------

@@ -49,8 +49,13 @@ def test_runs_and_sweep_exported_once(cli, tmp_path):
 
     # again, and one run resumed further in between: updated, never duplicated
     assert cli("train", "--resume", "a", "--epochs", "15", "--quiet").code == 0
+    broken = tmp_path / "runs" / "20260101-000000-000000-broken"  # a damaged run is skipped
+    broken.mkdir()
+    (broken / "summary.json").write_text("{bad")
     result = cli("runs", "export-mlflow", "--tracking-uri", uri, "--experiment", "t")
     assert result.code == 0, result.err
+    assert "Warning: skipped 20260101-000000-000000-broken" in result.err
+    assert "summary.json: damaged JSON" in result.err
     again = client.search_runs([exp.experiment_id])
     ids = [r.data.tags["mlpcli.run_id"] for r in again]
     assert sorted(ids) == sorted(found) and len(ids) == len(set(ids))
@@ -71,3 +76,6 @@ def test_export_mlflow_needs_a_tracking_uri(cli, monkeypatch):
     assert cli("train", "xor", "--epochs", "2", "--quiet").code == 0
     result = cli("runs", "export-mlflow", "latest")
     assert result.code == 2 and "--tracking-uri is required" in result.err
+    result = cli("runs", "export-mlflow", "latest", "--tracking-uri", "foo://bar")
+    assert result.code == 2 and result.err.startswith("Error: MLflow at foo://bar:")
+    assert result.err.count("\n") == 1

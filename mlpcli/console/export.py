@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlpcli.console.terminal import make_console
+from mlpcli.console.terminal import make_console, warn
 
 
 def onnx_note(path, check) -> None:
@@ -17,11 +17,15 @@ def onnx_note(path, check) -> None:
               f"{check.tolerance:g})")
 
 
-def mlflow_note(exported, tracking_uri: str, experiment: str) -> None:
-    """One line per exported run or sweep, then where to look at them."""
+def mlflow_note(exported, skipped, tracking_uri: str, experiment: str) -> None:
+    """One line per exported run or sweep, a warning per skipped one, then where to look."""
     out = make_console(stderr=True)
+    for line in skipped:
+        warn(line)
     for item in exported:
         trials = f" with {len(item.children)} trials" if item.children else ""
         out.print(f"{item.action} MLflow run {item.mlflow_id} for {item.mlpcli_id}{trials}")
+    where = (f"open {tracking_uri}" if tracking_uri.startswith(("http://", "https://"))
+             else f"mlflow ui --backend-store-uri {tracking_uri}")
     out.print(f"{len(exported)} exported to experiment {experiment!r} at {tracking_uri}; "
-              f"look at them with: mlflow ui --backend-store-uri {tracking_uri}")
+              f"look at them with: {where}")

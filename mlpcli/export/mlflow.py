@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,8 +57,9 @@ def flatten(value, prefix: str = "") -> dict[str, str]:
 
 
 def export_runs(specs: list[str], runs_dir="runs", tracking_uri: str = "",
-                experiment: str = DEFAULT_EXPERIMENT) -> list[Exported]:
-    """Export the runs and sweeps named by `specs` (all of runs_dir when empty)."""
+                experiment: str = DEFAULT_EXPERIMENT) -> tuple[list[Exported], list[str]]:
+    """Export the runs and sweeps named by `specs` (all of runs_dir when empty): what was
+    exported, and one line for each run skipped because its files are damaged."""
     if not tracking_uri:
         raise ConfigError("--tracking-uri is required, e.g. --tracking-uri sqlite:///mlflow.db")
     paths = [runs.resolve_run(s, runs_dir) for s in specs] or sorted(
@@ -65,15 +67,30 @@ def export_runs(specs: list[str], runs_dir="runs", tracking_uri: str = "",
     if not paths:
         raise RunError(f"no runs in {runs_dir} to export; train one with: mlpcli train DATA")
     require("mlflow", "mlflow", "runs export-mlflow")
+    # an unreachable server: fail in seconds, not after MLflow's 7 retries (minutes); the
+    # environment variable, when set, still decides
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     for name in ("alembic", "mlflow"):  # their start-up chatter is not for the terminal
         logging.getLogger(name).setLevel(logging.WARNING)
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    exp_id = found.experiment_id if found else client.create_experiment(experiment)
-    store = _Store(client, exp_id)
-    return [store.sweep(p) if runs.is_sweep(p) else store.run(p, p.name) for p in paths]
+    exported, skipped = [], []
+    try:
+        client = MlflowClient(tracking_uri=tracking_uri)
+        found = client.get_experiment_by_name(experiment)
+        store = _Store(client, found.experiment_id if found else
+                       client.create_experiment(experiment))
+        for path in paths:
+            try:
+                exported.append(store.sweep(path) if runs.is_sweep(path)
+                                else store.run(path, path.name))
+            except RunError as e:
+                skipped.append(f"skipped {path.name}: {e}")
+    except MlflowException as e:
+        message = " ".join(str(e.message).split())
+        raise ConfigError(f"MLflow at {tracking_uri}: {message[:300]}") from None
+    return exported, skipped
 
 
 class _Store:
