@@ -66,13 +66,14 @@ class _MLPEstimator:
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "weights_")
 
-    def _tags(self, estimator_type: str, **kinds):
-        from sklearn.utils import InputTags, Tags, TargetTags
+    def _tags(self, estimator_type: str, **target):
+        """scikit-learn's tags (it alone calls this, so it is installed)."""
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
 
-        return Tags(estimator_type=estimator_type, input_tags=InputTags(categorical=True,
-                                                                        string=True),
-                    target_tags=TargetTags(required=True, **kinds), **{
-                        f"{estimator_type}_tags": _task_tags(estimator_type)})
+        task = ({"classifier_tags": ClassifierTags()} if estimator_type == "classifier"
+                else {"regressor_tags": RegressorTags()})
+        return Tags(estimator_type=estimator_type, target_tags=TargetTags(required=True, **target),
+                    input_tags=InputTags(categorical=True, string=True), **task)
 
     # -- fitting -------------------------------------------------------------------------------
 
@@ -265,12 +266,6 @@ def _signature(cls) -> inspect.Signature:
 
 
 _MLPEstimator.__init__.__signature__ = _signature(_MLPEstimator)
-
-
-def _task_tags(estimator_type: str):
-    from sklearn.utils import ClassifierTags, RegressorTags
-
-    return ClassifierTags() if estimator_type == "classifier" else RegressorTags()
 
 
 def _widths(hidden) -> tuple[int, ...]:
