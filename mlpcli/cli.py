@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlpcli import __version__, config
+from mlpcli.completion import complete_data, complete_run
 from mlpcli.config import (
     ACTIVATION_NAMES,
     DTYPES,
@@ -38,7 +40,7 @@ app = typer.Typer(
     help="Train small neural networks on CSV data, check their gradients, inspect the runs.\n\n"
          "Example: mlpcli train xor",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (see mlpcli/completion.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
@@ -54,6 +56,7 @@ app.add_typer(datasets_app, name="datasets")
 D = Config()  # the defaults, shown in --help; Config is the only place they are written
 G = GradcheckSettings()  # gradcheck's own defaults, likewise
 _invocation: list[str] = ["mlpcli"]  # the command line being run, recorded in each run
+COMPLETE_VAR = "_MLPCLI_COMPLETE"  # set by the script of --install-completion
 OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)  # stdout cannot be written
 
 
@@ -116,7 +119,7 @@ def _runs_dir(value: str) -> Path:
 
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
-Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False, metavar="DATA")]
+Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False, metavar="DATA", autocompletion=complete_data)]
 Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", metavar="WIDTHS", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
 Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", metavar="COLUMN", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
 Features = Annotated[Optional[list[str]], typer.Option("--features", metavar="COLUMNS", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
@@ -351,8 +354,8 @@ def gradcheck(
 
 # --- predict / evaluate -------------------------------------------------------------------------
 
-RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, run name (its newest run), path, or 'latest'.", show_default=False, metavar="RUN")]
-LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA")]
+RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, run name (its newest run), path, or 'latest'.", show_default=False, metavar="RUN", autocompletion=complete_run)]
+LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA", autocompletion=complete_data)]
 
 
 @app.command(short_help="Predict with a trained run on a CSV.")
@@ -409,11 +412,30 @@ def evaluate(
     console.make_console().print(console.key_value_table(f"{run_obj.id} on {data}", items))
 
 
+@app.command(short_help="Export a run as an ONNX model, preprocessing included.")
+def export(
+    run: RunArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Where to write the model.  [default: <run id>.onnx]", show_default=False)] = None,
+    dtype: Annotated[Optional[Dtype], typer.Option("--dtype", help="Precision of the model.  [default: the run's]", show_default=False)] = None,
+    check: Annotated[Optional[bool], typer.Option("--check/--no-check", help="Compare onnxruntime with mlpcli predict on the run's validation rows.  [default: on when onnxruntime is installed]", show_default=False)] = None,
+    runs_dir: RunsDir = D.runs_dir,
+):
+    """Write a run as an ONNX model taking the raw CSV columns (pip install 'mlpcli[onnx]').
+
+    Example: mlpcli export latest -o model.onnx
+    """
+    from mlpcli.console.export import onnx_note
+    from mlpcli.export.onnx import export as export_onnx
+
+    path, result = export_onnx(run, runs_dir, out, dtype and dtype.value, check)
+    onnx_note(path, result)
+
+
 # --- runs ---------------------------------------------------------------------------------------
 
 @runs_app.command("list")
 def runs_list(
-    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]")] = None,
+    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]", autocompletion=complete_run)] = None,
     runs_dir: RunsDir = D.runs_dir,
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
     csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
@@ -482,7 +504,7 @@ def _run_view(run, details: bool = False):
 
 @runs_app.command("compare", short_help="Compare runs: differing options, metrics.")
 def runs_compare(
-    run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...")],
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...", autocompletion=complete_run)],
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
     runs_dir: RunsDir = D.runs_dir,
 ):
@@ -502,6 +524,25 @@ def runs_compare(
 
         _write_output(plot, comparison_plot({r.id: r.metrics() for r in selected}), "--plot")
         out.print(f"loss curves saved to {plot}")
+
+
+@runs_app.command("export-mlflow", short_help="Replay runs and sweeps into MLflow tracking.")
+def runs_export_mlflow(
+    specs: Annotated[Optional[list[str]], typer.Argument(help="Runs and sweeps to export.  [default: all in --runs-dir]", show_default=False, metavar="[RUN|SWEEP]...", autocompletion=complete_run)] = None,
+    tracking_uri: Annotated[str, typer.Option("--tracking-uri", metavar="URI", envvar="MLFLOW_TRACKING_URI", help="MLflow tracking store or server, e.g. sqlite:///mlflow.db or http://host:5000.", show_default=False)] = "",
+    experiment: Annotated[str, typer.Option("--experiment", metavar="NAME", help="MLflow experiment (created if missing).")] = "mlpcli",
+    runs_dir: RunsDir = D.runs_dir,
+):
+    """Log runs into MLflow: params, per-epoch metrics, tags, files; a sweep as parent and
+    child runs. Exporting again updates instead of duplicating (pip install 'mlpcli[mlflow]').
+
+    Example: mlpcli runs export-mlflow --tracking-uri sqlite:///mlflow.db
+    """
+    from mlpcli.console.export import mlflow_note
+    from mlpcli.export.mlflow import export_runs
+
+    exported, skipped = export_runs(specs or [], runs_dir, tracking_uri, experiment)
+    mlflow_note(exported, skipped, tracking_uri, experiment)
 
 
 # --- datasets -----------------------------------------------------------------------------------
@@ -595,6 +636,8 @@ def _run(args: list[str], debug: bool) -> int:
     try:
         # click's own main loop would turn Ctrl-C into a silent exit 130: run the command here
         command = typer.main.get_command(app)
+        if os.environ.get(COMPLETE_VAR):  # a shell asking for completions: answer and exit
+            command._main_shell_completion({}, "mlpcli", COMPLETE_VAR)
         with command.make_context("mlpcli", args) as ctx:
             command.invoke(ctx)
         console.write_stdout("")  # flush here, where a closed or full output is handled

@@ -35,12 +35,13 @@ class Outcome:
     summary: dict
 
 
-def load_data(cfg: Config, rng: np.random.Generator) -> Dataset:
+def load_data(cfg: Config, rng: np.random.Generator, frame=None) -> Dataset:
+    """The data of `cfg` (or `frame`, a DataFrame standing for the CSV named cfg.data)."""
     return load_dataset(
         cfg.data, target=cfg.target or None, features=cfg.features or None,
         drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
         val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
-        dtype=np.dtype(cfg.dtype), sample_weight=cfg.sample_weight,
+        dtype=np.dtype(cfg.dtype), sample_weight=cfg.sample_weight, frame=frame,
     )
 
 
@@ -75,10 +76,11 @@ def make_trainer(cfg: Config, data: Dataset, model: MLP, rng, callbacks=()) -> T
     )
 
 
-def prepare(cfg: Config) -> tuple[Trainer, Dataset]:
-    """Data, network and trainer for `cfg`, without a run directory (notebooks, benchmarks)."""
+def prepare(cfg: Config, frame=None) -> tuple[Trainer, Dataset]:
+    """Data, network and trainer for `cfg`, without a run directory (notebooks, benchmarks,
+    the estimators); `frame` as in load_data."""
     rng = np.random.default_rng(cfg.seed)
-    data = load_data(cfg, rng)
+    data = load_data(cfg, rng, frame)
     cfg = cfg.resolved().replace(val_frac=data.val_frac)
     return make_trainer(cfg, data, build_model(cfg, data.preprocessor, rng), rng), data
 
@@ -134,12 +136,13 @@ def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
 
 
 def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
-          on_start=None) -> Outcome:
+          on_start=None, frame=None) -> Outcome:
     """Train as `mlpcli train` does and write the run directory.
 
     `callbacks` get the trainer's events (see train.py) plus `on_run_start(info)` first.
     `on_start(trainer)` is called once the trainer exists (the CLI hooks Ctrl-C there).
     `resume`: an existing run directory to continue from its checkpoint.
+    `frame`: a DataFrame to train on instead of reading cfg.data (see load_data).
 
     The process holds the run's lock (runs/lock.py) from before its first write until its
     last, so no two processes ever train in one run directory.
@@ -153,7 +156,7 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
             lock = runs.lock_run(path)
             summary = _resumable_summary(path)
         rng = np.random.default_rng(cfg.seed)
-        data = load_data(cfg, rng)
+        data = load_data(cfg, rng, frame)
         cfg = cfg.resolved().replace(val_frac=data.val_frac)
         model = build_model(cfg, data.preprocessor, rng)
         if resume is None:

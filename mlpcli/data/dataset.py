@@ -13,6 +13,7 @@ here prints; every problem a user can fix is a one-line `DataError` (the data) o
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,13 +93,21 @@ def load_dataset(
     rng: np.random.Generator,
     dtype=np.float64,
     sample_weight: str | None = None,
+    frame=None,
 ) -> Dataset:
     """Read, check, encode, split and standardize a CSV (see the module docstring).
-    `sample_weight`: a numeric column of per-row weights ≥ 0, then not a feature."""
+    `sample_weight`: a numeric column of per-row weights ≥ 0, then not a feature.
+    `frame`: a DataFrame to use instead of reading `data` (then only the name of the data),
+    as the scikit-learn-style estimators pass their arrays."""
     _check_options(task, loss, val_frac, dtype)
-    path = resolve_data(data)
-    stream = open_source(path)  # read once if it is a pipe: hashed and parsed from memory
-    df = read_csv(stream, sep=sep, encoding=encoding)
+    if frame is None:
+        path = resolve_data(data)
+        stream = open_source(path)  # read once if it is a pipe: hashed and parsed from memory
+        df = read_csv(stream, sep=sep, encoding=encoding)
+        sha256 = stream.sha256
+    else:
+        path, df = Path(data), frame_for_training(frame, str(data))
+        sha256 = functools.partial(frame_sha256, df)
     source = df.attrs["source"]
     n_rows, n_columns = df.shape
     targets, feats = select_columns(df, target, features, drop_columns, source)
@@ -144,7 +153,7 @@ def load_dataset(
         val_rows=rows[val],
         preprocessor=pre,
         path=path,
-        sha256=stream.sha256(),
+        sha256=sha256(),
         n_rows=n_rows,
         n_columns=n_columns,
         val_frac=vf,
@@ -153,6 +162,27 @@ def load_dataset(
         w_train=None if weights is None else weights[train if fit_rows is not None else ...],
         w_val=None if weights is None else weights[val],
     )
+
+
+def frame_for_training(frame, source: str):
+    """A caller's DataFrame as read_csv would return one: string column names, its source."""
+    import pandas as pd
+
+    df = pd.DataFrame(frame).copy(deep=False)
+    df.columns = [str(c) for c in df.columns]
+    df.attrs.update(source=source, decimal_commas=[], decimal_comma_text={})
+    return df
+
+
+def frame_sha256(df) -> str:
+    """A sha256 of a DataFrame's column names and values (for config.json's dataset record)."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256("\x1f".join(df.columns).encode())
+    digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _decimal_comma_notes(attrs: dict, columns: dict) -> list[str]:

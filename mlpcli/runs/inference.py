@@ -18,8 +18,12 @@ def _read_frame(data, sep=None, encoding=None):
 
 def predict(run: Run, data, sep=None, encoding=None):
     """(predictions DataFrame, warnings) for the rows of a CSV, with the run's preprocessing."""
+    return predict_frame(run, _read_frame(data, sep, encoding))
+
+
+def predict_frame(run: Run, frame):
+    """`predict` for a DataFrame of the CSV's columns (as read_csv returns them)."""
     model, pre = run.model()
-    frame = _read_frame(data, sep, encoding)
     X = pre.transform(frame, dtype=model.dtype)
     return pre.decode(model.forward(X)), list(pre.warnings)
 
