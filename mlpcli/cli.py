@@ -68,6 +68,7 @@ InitScheme = _choices("InitScheme", INIT_SCHEMES)
 Task = _choices("Task", TASKS)
 Schedule = _choices("Schedule", SCHEDULES)
 Dtype = _choices("Dtype", DTYPES)
+Split = _choices("Split", ("train", "val", "test", "all"))  # runs/inference.py's SPLITS
 
 
 # the generators of mlpcli/data/generate.py (named here: importing it would load pandas at start-up)
@@ -136,6 +137,9 @@ def train(
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
     val_frac: Annotated[Optional[float], typer.Option("--val-frac", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
+    test_frac: Annotated[float, typer.Option("--test-frac", metavar="F", help="Fraction of rows held out as test rows (stratified for classification): never trained or validated on, scored once at the end.")] = D.test_frac,
+    val_file: Annotated[Optional[str], typer.Option("--val-file", metavar="CSV", help="Validation rows from this file (same columns and classes) instead of a split.", show_default=False)] = None,
+    test_file: Annotated[Optional[str], typer.Option("--test-file", metavar="CSV", help="Test rows from this file (same columns and classes), scored once at the end.", show_default=False)] = None,
     standardize: Standardize = D.standardize,
     shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
     init: Init = None,
@@ -350,25 +354,26 @@ def predict(
 def evaluate(
     run: RunArg,
     data: LabelledData,
+    split: Annotated[Optional[Split], typer.Option("--split", help="Rows of the run's own training file (same sha256) to score; any other file is scored whole.  [default: the held-out rows: test, else val]", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     runs_dir: RunsDir = D.runs_dir,
     sep: Sep = None,
     encoding: Encoding = None,
 ):
-    """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled data.
+    """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled
+    data, saying which rows were scored.
 
     Example: mlpcli evaluate latest datasets/xor.csv
     """
     from mlpcli import console, runs
 
     run_obj = runs.Run(runs.resolve_run(run, runs_dir))
-    scores = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
+    scores = runs.evaluate(run_obj, data, sep=sep, encoding=encoding,
+                           split=split.value if split else None)
     if as_json:
         console.write_stdout(json.dumps(scores) + "\n")
         return
-    items = [(k, console.fmt(v, "acc" if k == "accuracy" else
-                             "int" if k == "rows" else "loss")) for k, v in scores.items()]
-    console.make_console().print(console.key_value_table(f"{run_obj.id} on {data}", items))
+    console.make_console().print(console.evaluation_table(run_obj.id, data, scores))
 
 
 # --- runs ---------------------------------------------------------------------------------------

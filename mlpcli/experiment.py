@@ -23,7 +23,7 @@ from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
 from mlpcli.core.metrics import regression_scores
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
-from mlpcli.data import Dataset, Preprocessor, load_dataset
+from mlpcli.data import Dataset, Preprocessor, dataset_for
 from mlpcli.errors import ConfigError, RunError
 
 
@@ -34,13 +34,7 @@ class Outcome:
     summary: dict
 
 
-def load_data(cfg: Config, rng: np.random.Generator) -> Dataset:
-    return load_dataset(
-        cfg.data, target=cfg.target or None, features=cfg.features or None,
-        drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
-        val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
-        dtype=np.dtype(cfg.dtype),
-    )
+load_data = dataset_for  # the Dataset of a Config, as `mlpcli train` loads it
 
 
 def build_model(cfg: Config, pre: Preprocessor, rng: np.random.Generator) -> MLP:
@@ -105,16 +99,30 @@ def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
     """Final metrics of the saved weights on the training and validation rows."""
     out = {}
     for split, X, Y in (("train", data.X_train, data.Y_train), ("val", data.X_val, data.Y_val)):
-        if len(X) == 0:
-            continue
-        loss, acc = trainer.evaluate(X, Y)
-        out[f"{split}_loss"] = loss
-        if acc is not None:
-            out[f"{split}_acc"] = acc
-        if data.preprocessor.task == "regression":
-            scores = regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std)
-            out.update({f"{split}_{k}": v for k, v in scores.items()})
+        if len(X):
+            out.update({f"{split}_{k}": v for k, v in split_scores(trainer, X, Y, data).items()})
     return out
+
+
+def split_scores(trainer: Trainer, X, Y, data: Dataset) -> dict:
+    """loss, and acc (classification) or r2 and rmse (regression), of the weights on X, Y."""
+    loss, acc = trainer.evaluate(X, Y)
+    out = {"loss": loss}
+    if acc is not None:
+        out["acc"] = acc
+    if data.preprocessor.task == "regression":
+        out.update(regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std))
+    return out
+
+
+def scores_on_test_rows(trainer: Trainer, data: Dataset) -> dict | None:
+    """summary.json's `test`: the kept weights scored once, after training, on the test rows
+    (which neither training nor early stopping saw); None without test rows."""
+    if data.X_test is None:
+        return None
+    held = data.held_out_files.get("test")
+    return {"rows": len(data.X_test), "file": held["path"] if held else None,
+            **split_scores(trainer, data.X_test, data.Y_test, data)}
 
 
 def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
@@ -160,7 +168,9 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         "options": cfg.to_dict(),
         "dataset": {"path": str(data.path), "sha256": data.sha256, "rows": data.n_rows,
                     "columns": data.n_columns, "train_rows": len(data.X_train),
-                    "val_rows": len(data.X_val), "dropped_rows": data.n_dropped},
+                    "val_rows": len(data.X_val), "dropped_rows": data.n_dropped,
+                    "test_rows": 0 if data.X_test is None else len(data.X_test),
+                    **{f"{split}_file": record for split, record in data.held_out_files.items()}},
         "argv": summary["argv"],
         "versions": versions(),
     }
@@ -179,6 +189,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
     info = {"id": path.name, "path": path, "dataset": data.path, "task": pre.task,
             "classes": pre.classes, "targets": pre.targets, "layers": model.sizes,
             "train_rows": len(data.X_train), "val_rows": len(data.X_val),
+            "test_rows": 0 if data.X_test is None else len(data.X_test),
             "warnings": data.warnings, "config": cfg, "resumed_from": trainer.epoch}
     for cb in callbacks:
         getattr(cb, "on_run_start", lambda info: None)(info)
@@ -201,6 +212,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         "stopped_early": result.stopped_early, "error": result.message or None,
         "best": _record_at(trainer, result.best_epoch),
         "final": summary_metrics(trainer, data),
+        "test": scores_on_test_rows(trainer, data),
     }
     writer.finish(**summary)
     return Outcome(path, result, writer.summary)
@@ -231,7 +243,7 @@ def _resumable_summary(path: Path) -> dict:
                           f"more epochs would stop again at once; start a new run from its "
                           f"weights instead: mlpcli train {data} --init {weights} --patience 0")
     for key in ("ended", "seconds", "wall_seconds", "epochs_run", "best_epoch",
-                "stopped_early", "error", "best", "final"):
+                "stopped_early", "error", "best", "final", "test"):
         summary.pop(key, None)
     return summary
 
@@ -263,7 +275,9 @@ def _restore(trainer: Trainer, path: Path, cfg: Config) -> None:
     # metrics.csv may hold epochs after the checkpoint: keep only those the checkpoint covers
     metrics = runs.Run(path).metrics()
     kept = metrics[metrics["epoch"] <= trainer.epoch]
-    if len(kept) < len(metrics) or (path / "metrics.csv").read_bytes()[-1:] != b"\n":
+    text = (path / "metrics.csv").read_bytes()
+    header = (",".join(runs.METRICS_COLUMNS) + "\n").encode()  # an older run: add R² columns
+    if len(kept) < len(metrics) or text[-1:] != b"\n" or not text.startswith(header):
         runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
     # the epochs before the checkpoint, so that the summary's best epoch is found among them
     trainer.history = [

@@ -10,7 +10,8 @@ from conftest import run_dirs
 
 from mlpcli import runs
 
-METRICS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
+METRICS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds",
+           "train_r2", "val_r2"]
 
 
 def train(cli, *args):
@@ -145,7 +146,7 @@ def test_evaluate_regression_reports_r2_and_rmse_in_original_units(cli, runs_dir
     frame.to_csv(tmp_path / "price.csv", index=False)
     train(cli, tmp_path / "price.csv", "--epochs", "300", "--val-frac", "0")
     scores = json.loads(cli("evaluate", "latest", tmp_path / "price.csv", "--json").out)
-    assert set(scores) == {"loss", "r2", "rmse", "rows"}
+    assert set(scores) == {"loss", "r2", "rmse", "rows", "split", "source"}
     run = runs.Run(runs.resolve_run("latest", runs_dir))
     model, pre = run.model()
     pred = pre.decode(model.forward(pre.transform(frame)))["pred_price"].to_numpy()

@@ -15,6 +15,7 @@ from mlpcli.console.tables import (
     RunView,
     compare_table,
     datasets_table,
+    evaluation_table,
     key_value_table,
     run_report,
     runs_table,
@@ -32,5 +33,5 @@ from mlpcli.console.terminal import (
 )
 
 __all__ = ["OutputClosed", "OutputFailed", "RunView", "TrainingDisplay", "compare_table",
-           "datasets_table", "error", "fmt", "key_value_table", "make_console", "run_report",
-           "runs_table", "silence", "warn", "write_stdout"]
+           "datasets_table", "error", "evaluation_table", "fmt", "key_value_table",
+           "make_console", "run_report", "runs_table", "silence", "warn", "write_stdout"]

@@ -34,28 +34,23 @@ def _layers(sizes) -> str:
     return "-".join(str(s) for s in sizes)
 
 
+def _epoch_columns(classification: bool, has_val: bool) -> list[tuple[str, str, str]]:
+    """(record field, heading, fmt kind) of the columns shown for each epoch."""
+    score, kind, heading = ("acc", "acc", "acc") if classification else ("r2", "loss", "R²")
+    columns = [("train_loss", "train loss", "loss"), ("val_loss", "val loss", "loss"),
+               (f"train_{score}", f"train {heading}", kind),
+               (f"val_{score}", f"val {heading}", kind)]
+    return [c for c in columns if has_val or not c[0].startswith("val")]
+
+
 def epoch_table(records, classification: bool, has_val: bool) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("epoch", justify="right")
-    table.add_column("train loss", justify="right")
-    if has_val:
-        table.add_column("val loss", justify="right")
-    if classification:
-        table.add_column("train acc", justify="right")
-        if has_val:
-            table.add_column("val acc", justify="right")
-    table.add_column("lr", justify="right")
-    table.add_column("time", justify="right")
+    columns = _epoch_columns(classification, has_val)
+    for heading in ["epoch", *(c[1] for c in columns), "lr", "time"]:
+        table.add_column(heading, justify="right")
     for r in records:
-        row = [str(r.epoch), fmt(r.train_loss)]
-        if has_val:
-            row.append(fmt(r.val_loss))
-        if classification:
-            row.append(fmt(r.train_acc, "acc"))
-            if has_val:
-                row.append(fmt(r.val_acc, "acc"))
-        row += [fmt(r.lr), fmt(r.seconds, "seconds")]
-        table.add_row(*row)
+        table.add_row(str(r.epoch), *(fmt(getattr(r, key), kind) for key, _, kind in columns),
+                      fmt(r.lr), fmt(r.seconds, "seconds"))
     return table
 
 
@@ -103,8 +98,9 @@ class TrainingDisplay:
             more = ", …" if len(info["classes"]) > 10 else ""
             task += f" ({len(info['classes'])} classes: {classes}{more})"
         self._print(f"[bold]training[/] {cfg.data}: {task}")
+        test = f" / {info['test_rows']} test" if info.get("test_rows") else ""
         self._print(f"layers {_layers(info['layers'])}  ·  {info['train_rows']} train / "
-                    f"{info['val_rows']} validation rows  ·  seed {cfg.seed}")
+                    f"{info['val_rows']} validation{test} rows  ·  seed {cfg.seed}")
         for w in info["warnings"]:
             self._print(f"[yellow]Warning:[/] {w}")
         if info.get("resumed_from"):
@@ -165,6 +161,11 @@ class TrainingDisplay:
             parts.append(f"{s['dropped_rows']} rows with missing values dropped (--dropna)")
         if parts:
             console.print("  ·  ".join(parts))
+        test = s.get("test")
+        if test:
+            scores = [f"test_{key} {fmt(test[key], metric_kind(f'test_{key}'))}"
+                      for key in ("loss", "acc", "r2", "rmse") if test.get(key) is not None]
+            console.print("  ·  ".join(scores) + f"  ({test['rows']} test rows, scored once)")
         console.print(f"run saved to {outcome.path}")
         if s["status"] == "diverged":
             error(s["error"])
@@ -183,13 +184,10 @@ class TrainingDisplay:
     # rendering ------------------------------------------------------------------------------
 
     def _line(self, r) -> str:
-        parts = [f"epoch {r.epoch}/{self.total}", f"train_loss {fmt(r.train_loss)}"]
-        if r.val_loss is not None:
-            parts.append(f"val_loss {fmt(r.val_loss)}")
-        if r.train_acc is not None:
-            parts.append(f"train_acc {fmt(r.train_acc, 'acc')}")
-        if r.val_acc is not None:
-            parts.append(f"val_acc {fmt(r.val_acc, 'acc')}")
+        parts = [f"epoch {r.epoch}/{self.total}"]
+        parts += [f"{key} {fmt(getattr(r, key), kind)}" for key, _, kind in
+                  _epoch_columns(self.classification, self.has_val)
+                  if getattr(r, key) is not None]
         parts.append(fmt(r.seconds, "seconds"))
         return "  ".join(parts)
 

@@ -38,7 +38,7 @@ RUN_COLUMNS = {"id": "text", "status": "text", "kind": "text", "trials": "int",
                "dataset": "text", "epochs": "int",
                "hidden": "text", "lr": "loss", "batch_size": "int", "seed": "int",
                "train_loss": "loss", "val_loss": "loss", "train_acc": "acc", "val_acc": "acc",
-               "seconds": "seconds"}
+               "test_loss": "loss", "test_acc": "acc", "test_r2": "loss", "seconds": "seconds"}
 # left out, in this order, while the table is wider than the terminal (--csv has them all)
 RUN_COLUMNS_DROPPABLE = ["seed", "batch_size", "lr", "seconds", "train_acc", "dataset",
                          "hidden", "epochs"]
@@ -103,6 +103,26 @@ def key_value_table(title: str, items) -> Table:
     for k, v in items:
         table.add_row(str(k), v if isinstance(v, Text) else str(v))
     return table
+
+
+SCORED_ROWS = {  # what `evaluate` scored, by (what DATA is to the run, split)
+    ("training file", "test"): "its {rows} test rows (held out: never trained or validated on)",
+    ("training file", "val"): "its {rows} validation rows (they chose the best epoch, so the "
+                              "score is optimistic; train with --test-frac for test rows)",
+    ("training file", "train"): "its {rows} training rows (the rows the run trained on)",
+    ("training file", "all"): "all {rows} rows, training rows included",
+    ("validation file", "val"): "all {rows} rows: the run's --val-file",
+    ("test file", "test"): "all {rows} rows: the run's --test-file, never trained on",
+    ("other file", "all"): "all {rows} rows (not the run's training file)",
+}
+
+
+def evaluation_table(run_id: str, data: str, scores: dict) -> Table:
+    """`evaluate`: the scores, under a title that says which rows of DATA were scored."""
+    which = SCORED_ROWS[scores["source"], scores["split"]].format(rows=scores["rows"])
+    items = [(k, fmt(v, "acc" if k == "accuracy" else "loss")) for k, v in scores.items()
+             if k not in ("split", "rows", "source")]
+    return key_value_table(f"{run_id} on {data}: {which}", items)
 
 
 def run_report(run: RunView) -> list:

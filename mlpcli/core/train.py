@@ -34,6 +34,8 @@ class EpochRecord:
     val_acc: float | None
     lr: float
     seconds: float  # wall-clock training time since the run started, at the end of this epoch
+    train_r2: float | None = None  # regression: 1 − train_loss / (the loss of predicting ȳ)
+    val_r2: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +75,10 @@ class Trainer:
         self.loss_grad_fn, self.loss_value_fn = LOSSES[cfg.loss]
         self.optimizer = SGD(model.theta, model.grad, cfg.momentum, cfg.nesterov)
 
+        # regression: R² = 1 − loss / loss of always predicting the rows' mean (pooled over
+        # the targets; with one target exactly the usual R²)
+        self._mean_loss = None if classification else {
+            "train": self._loss_of_mean(Y_train), "val": self._loss_of_mean(self.Y_val)}
         labels = predicted_class(Y_train) if classification else None
         self.plan = BatchPlan(model, X_train, Y_train, labels, cfg.batch_size, cfg.shuffle,
                               cfg.reduction)
@@ -155,7 +161,8 @@ class Trainer:
                 val_loss, val_acc = self.evaluate(self.X_val, self.Y_val)
             self.elapsed = elapsed_before + (time.perf_counter() - start)
             self.epoch = epoch
-            record = EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, lr, self.elapsed)
+            record = EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, lr, self.elapsed,
+                                 self._r2(train_loss, "train"), self._r2(val_loss, "val"))
             self.history.append(record)
 
             # stop? (remember the best epoch; early stopping after `patience` epochs without one)
@@ -211,6 +218,18 @@ class Trainer:
                 correct += int(np.count_nonzero(predicted_class(Yhat) == predicted_class(Yb)))
         n = max(len(X), 1)
         return loss_sum / n, (correct / n if self.classification else None)
+
+    def _loss_of_mean(self, Y) -> float | None:
+        """Per-example loss of predicting each column's mean (reporting units); None if 0."""
+        if Y is None or len(Y) == 0 or self.cfg.loss != "mse":
+            return None
+        loss = self.loss_value_fn(np.broadcast_to(Y.mean(axis=0), Y.shape), Y,
+                                  self.loss_weights) / len(Y)
+        return loss if loss > 0 else None
+
+    def _r2(self, loss, split: str) -> float | None:
+        base = None if self._mean_loss is None or loss is None else self._mean_loss[split]
+        return None if base is None else 1.0 - loss / base
 
     # --- state ----------------------------------------------------------------------------
 

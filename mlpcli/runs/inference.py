@@ -1,13 +1,23 @@
-"""Inference with a saved run: predictions for a CSV, and scores on labelled data."""
+"""Inference with a saved run: predictions for a CSV, and scores on labelled data.
+
+`evaluate` knows which rows of DATA the run held out: when DATA is the run's training file (the
+same sha256) it scores one split of it — the test rows if the run has them, else the validation
+rows, or the rows `split` names — by drawing the run's split again from its seed.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from mlpcli.config import Config
 from mlpcli.core.losses import LOSSES, predicted_class
 from mlpcli.core.metrics import regression_scores
-from mlpcli.data import read_csv, resolve_data
+from mlpcli.data import dataset_for, read_csv, resolve_data
+from mlpcli.data.source import open_source
+from mlpcli.errors import ConfigError
 from mlpcli.runs.store import Run
+
+SPLITS = ("train", "val", "test", "all")
 
 
 def _read_frame(data, sep=None, encoding=None):
@@ -22,10 +32,18 @@ def predict(run: Run, data, sep=None, encoding=None):
     return pre.decode(model.forward(X)), list(getattr(pre, "warnings", []))
 
 
-def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
-    """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data."""
+def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None) -> dict:
+    """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data,
+    with `split` (the rows scored: train, val, test or all), `rows` and `source` (what DATA is
+    to the run: "training file", "validation file", "test file" or "other file")."""
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     model, pre = run.model()
-    frame = _read_frame(data, sep, encoding)
+    stream = open_source(resolve_data(data))
+    frame = read_csv(stream, sep=sep, encoding=encoding)
+    source, split, rows = _scored_rows(run, stream.sha256(), split)
+    if rows is not None:
+        frame = frame.iloc[rows]
     X = pre.transform(frame, dtype=np.float64)
     Y = pre.encode_targets(frame, dtype=np.float64)
     model64 = model.astype(np.float64)
@@ -37,6 +55,43 @@ def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
         scores["accuracy"] = float(np.mean(predicted_class(Yhat) == predicted_class(Y)))
     else:
         scores.update(regression_scores(Yhat, Y, pre.y_std))
-    scores["rows"] = len(X)
-    return scores
+    return {"split": split, "rows": len(X), "source": source, **scores}
+
+
+def _scored_rows(run: Run, sha256: str, split: str | None):
+    """(what DATA is to the run, the split scored, its row positions or None for all rows)."""
+    dataset = run.config().get("dataset", {})
+    for kind in ("val", "test"):
+        if (dataset.get(f"{kind}_file") or {}).get("sha256") == sha256:
+            _whole_file_only(split, kind, f"the run's {_NAMES[kind]} file")
+            return f"{_NAMES[kind]} file", kind, None
+    if dataset.get("sha256") != sha256:
+        _whole_file_only(split, "all", "not the run's training file (its sha256 differs)")
+        return "other file", "all", None
+    cfg = Config.from_dict(run.config()["options"], source=str(run.path / "config.json"))
+    held = dataset_for(cfg.replace(val_file=None, test_file=None),
+                       np.random.default_rng(cfg.seed))
+    rows = {"train": held.train_rows, "val": held.val_rows,
+            "test": np.arange(0) if held.test_rows is None else held.test_rows}
+    if split is None:  # the held-out rows: test if there are some, else validation
+        split = next((s for s in ("test", "val") if len(rows[s])), "train")
+    if split == "all":  # the rows training read (without those --dropna left out)
+        return "training file", split, np.sort(np.concatenate(list(rows.values())))
+    if len(rows[split]) == 0:
+        elsewhere = dataset.get(f"{split}_file")
+        where = (f"they are in {elsewhere['path']}; evaluate on that file" if elsewhere
+                 else "choose another --split")
+        raise ConfigError(f"run {run.id} has no {_NAMES[split]} rows in its training file; "
+                          f"{where}")
+    return "training file", split, rows[split]
+
+
+_NAMES = {"train": "training", "val": "validation", "test": "test", "all": "all"}
+
+
+def _whole_file_only(split: str | None, natural: str, what: str) -> None:
+    """--split picks rows of the run's training file; any other file is scored whole."""
+    if split is not None and split != natural:
+        raise ConfigError(f"--split {split} picks rows of the run's training file; this DATA "
+                          f"is {what}, so all its rows are scored (leave out --split)")
 

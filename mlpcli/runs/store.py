@@ -35,7 +35,9 @@ from mlpcli.runs.sweeps import (
     sweep_row,
 )
 
-METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds"]
+METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds",
+                   "train_r2", "val_r2"]
+OLD_METRICS_COLUMNS = METRICS_COLUMNS[:7]  # before the R² columns: read as if they were empty
 RUN_FILES = ["config.json", "model.json", "weights.npz", "metrics.csv", "predictions.csv",
              "loss.png", "summary.json"]
 
@@ -161,7 +163,7 @@ class RunWriter:
 def metrics_line(record) -> str:
     """One line of metrics.csv for an EpochRecord (repr: floats read back exactly)."""
     cells = (record.epoch, record.train_loss, record.val_loss, record.train_acc,
-             record.val_acc, record.lr, record.seconds)
+             record.val_acc, record.lr, record.seconds, record.train_r2, record.val_r2)
     return ",".join("" if v is None else repr(v) for v in cells) + "\n"
 
 
@@ -282,6 +284,8 @@ class Run:
             frame = pd.read_csv(io.StringIO(text))
         except Exception as e:  # pandas raises several parser error types
             raise RunError(f"{path}: damaged CSV ({e})") from None
+        if list(frame.columns) == OLD_METRICS_COLUMNS:
+            frame = frame.reindex(columns=METRICS_COLUMNS)
         if list(frame.columns) != METRICS_COLUMNS:
             raise RunError(f"{path}: unexpected columns {list(frame.columns)}")
         return frame
@@ -341,7 +345,8 @@ class Run:
 # --- the library side of `runs list` ------------------------------------
 
 LIST_COLUMNS = ["id", "name", "dataset", "status", "kind", "trials", "epochs", "hidden", "lr", "batch_size", "seed",
-                "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "best_epoch",
+                "train_loss", "val_loss", "train_acc", "val_acc", "test_loss", "test_acc",
+                "test_r2", "seconds", "best_epoch",
                 "loss", "activation", "error", "path"]
 
 
@@ -368,6 +373,8 @@ def run_row(run: Run) -> dict:
         final = summary.get("final") or {}
         for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
             row[key] = final.get(key)
+        test = summary.get("test") or {}  # the held-out test rows' scores, when there are some
+        row.update(test_loss=test.get("loss"), test_acc=test.get("acc"), test_r2=test.get("r2"))
         row["status"] = run.status()  # checks model.json and weights.npz too
     except RunError as e:
         problems.append(str(e))
