@@ -382,12 +382,17 @@ def evaluate(
 def runs_list(
     sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]")] = None,
     runs_dir: RunsDir = D.runs_dir,
-    sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
-    csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
+    sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column, ascending; -COLUMN (e.g. --sort=-val_acc) for descending.  [default: newest first]", show_default=False)] = None,
+    desc: Annotated[bool, typer.Option("--desc", help="Sort descending (best accuracy first with --sort val_acc).")] = False,
+    columns: Annotated[Optional[list[str]], typer.Option("--columns", "-c", metavar="COLUMNS", help="Show these columns (comma-separated, e.g. id,lr,val_acc).", callback=_names, show_default=False)] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column, even wider than the terminal.")] = False,
+    csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write every column as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
     """One row per run (a sweep: one row, or its trials with SWEEP): options, status, metrics.
+    Columns whose value is the same in every run are left out (and named) to fit the terminal;
+    a column that differs between runs is never left out.
 
-    Example: mlpcli runs list --sort val_loss
+    Example: mlpcli runs list --sort=-val_acc
     """
     from mlpcli import console, runs
 
@@ -396,19 +401,15 @@ def runs_list(
         if not runs.is_sweep(runs_dir):
             raise ConfigError(f"{sweep!r} is a run, not a sweep; 'mlpcli runs show {sweep}' "
                               f"shows it")
-    frame = runs.list_runs(runs_dir, sort=sort or ("id" if sweep else None))
+    frame = runs.list_runs(runs_dir, sort=sort or ("id" if sweep else None), descending=desc)
     if csv is not None:
-        text = frame.to_csv(index=False)
-        if csv == "-":
-            console.write_stdout(text)
-        else:
-            _write_output(Path(csv), text, "--csv")
+        _write_text(frame.to_csv(index=False), csv, "--csv", f"wrote {len(frame)} runs to {csv}")
         return
     out = console.make_console()
     if frame.empty:
         out.print(f"no runs in {runs_dir}; train one with: mlpcli train xor")
         return
-    out.print(console.runs_table(frame, width=out.width))
+    console.print_runs_listing(out, console.runs_listing(frame, out.width, columns, wide))
 
 
 @runs_app.command("show")
@@ -463,7 +464,7 @@ def runs_compare(
         raise typer.BadParameter("give at least two runs to compare", param_hint="RUN_IDS")
     selected = [runs.Run(runs.resolve_run(r, runs_dir)) for r in run_ids]
     out = console.make_console()
-    out.print(console.compare_table([_run_view(r) for r in selected]))
+    console.print_uncut(out, console.compare_table([_run_view(r) for r in selected], out.width))
     if plot is not None:
         from mlpcli.report.plots import comparison_plot
 
@@ -509,6 +510,18 @@ def datasets_make(
     else:
         _write_output(out, text, "--out")
         typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
+
+
+def _write_text(text: str, target: str, flag: str, done: str) -> None:
+    """Write a command's text to stdout ('-') or to the file `target`, then say `done` on
+    stderr (stdout may be the data)."""
+    from mlpcli import console
+
+    if target == "-":
+        console.write_stdout(text)
+        return
+    _write_output(Path(target), text, flag)
+    console.make_console(stderr=True).print(done, soft_wrap=True, markup=False)
 
 
 def _write_output(path: Path, content: str | bytes, flag: str) -> None:

@@ -17,8 +17,10 @@ from mlpcli.console.tables import (
     datasets_table,
     evaluation_table,
     key_value_table,
+    print_runs_listing,
+    print_uncut,
     run_report,
-    runs_table,
+    runs_listing,
 )
 from mlpcli.console.terminal import (
     OutputClosed,
@@ -34,4 +36,5 @@ from mlpcli.console.terminal import (
 
 __all__ = ["OutputClosed", "OutputFailed", "RunView", "TrainingDisplay", "compare_table",
            "datasets_table", "error", "evaluation_table", "fmt", "key_value_table",
-           "make_console", "run_report", "runs_table", "silence", "warn", "write_stdout"]
+           "make_console", "print_runs_listing", "print_uncut", "run_report", "runs_listing",
+           "silence", "warn", "write_stdout"]

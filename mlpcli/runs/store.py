@@ -396,9 +396,9 @@ def run_row(run: Run) -> dict:
     return row
 
 
-def list_runs(runs_dir="runs", sort: str | None = None):
-    """All runs, and each sweep as one row, as a DataFrame, newest first, or sorted ascending
-    by `sort`."""
+def list_runs(runs_dir="runs", sort: str | None = None, descending: bool = False):
+    """All runs, and each sweep as one row, as a DataFrame, newest first, or sorted by `sort`
+    (ascending; descending with `descending` or a leading '-': '-val_acc'); empty cells last."""
     import pandas as pd
 
     paths = sorted(run_dirs(runs_dir) + sweep_dirs(runs_dir))[::-1]
@@ -408,8 +408,10 @@ def list_runs(runs_dir="runs", sort: str | None = None):
     for column in ("epochs", "batch_size", "seed", "best_epoch", "trials"):  # 50, not 50.0
         frame[column] = frame[column].astype("Int64")
     if sort is not None:
+        descending, sort = descending or sort.startswith("-"), sort.removeprefix("-")
         if sort not in LIST_COLUMNS:
             raise ConfigError(f"--sort {sort!r} is not a column; choose one of: "
                               f"{', '.join(LIST_COLUMNS)}")
-        frame = frame.sort_values(sort, kind="stable", na_position="last")
+        frame = frame.sort_values(sort, kind="stable", na_position="last",
+                                  ascending=not descending)
     return frame.reset_index(drop=True)
