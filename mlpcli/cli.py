@@ -19,6 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlpcli import __version__, config
+from mlpcli.clihelp import Command, Group, GroupedCommand
 from mlpcli.config import (
     ACTIVATION_NAMES,
     DTYPES,
@@ -34,6 +35,7 @@ from mlpcli.errors import ConfigError, MlpcliError
 
 app = typer.Typer(
     name="mlpcli",
+    cls=Group,
     help="Train small neural networks on CSV data, check their gradients, inspect the runs.\n\n"
          "Example: mlpcli train xor",
     no_args_is_help=True,
@@ -43,9 +45,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-runs_app = typer.Typer(rich_markup_mode=None, help="List, show and compare training runs.\n\nExample: mlpcli runs list",
+runs_app = typer.Typer(rich_markup_mode=None, cls=Group, help="List, show and compare training runs.\n\nExample: mlpcli runs list",
                        no_args_is_help=True)
-datasets_app = typer.Typer(rich_markup_mode=None, help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
+datasets_app = typer.Typer(rich_markup_mode=None, cls=Group, help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
                            no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(datasets_app, name="datasets")
@@ -105,43 +107,43 @@ def _runs_dir(value: str) -> Path:
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
 Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False, metavar="DATA")]
-Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", metavar="WIDTHS", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
-Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", metavar="COLUMN", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
-Features = Annotated[Optional[list[str]], typer.Option("--features", metavar="COLUMNS", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
-DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", metavar="COLUMNS", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
-TaskOpt = Annotated[Task, typer.Option("--task", help="auto: classification for text, boolean or small-integer targets, else regression.")]
-Standardize = Annotated[bool, typer.Option("--standardize/--no-standardize", help="Standardize features (and regression targets) with training-row statistics.")]
-LossOpt = Annotated[Loss, typer.Option("--loss", help="mse: ½(ŷ−y)² (the lecture's); ce: softmax cross-entropy (classification).")]
-ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="Gradient of a minibatch: sum over its examples (the lecture's rule) or mean.")]
-ActivationOpt = Annotated[Activation, typer.Option("--activation", help="Hidden-layer activation.")]
-InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
-Init = Annotated[Optional[Path], typer.Option("--init", metavar="FILE.npz", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
-WeightDecay = Annotated[float, typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).")]
-Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.", callback=_seed)]
-Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
-Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
-Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
-RunsDir = Annotated[str, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
+Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", metavar="WIDTHS", rich_help_panel="Network", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
+Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", metavar="COLUMN", rich_help_panel="Data", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
+Features = Annotated[Optional[list[str]], typer.Option("--features", metavar="COLUMNS", rich_help_panel="Data", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
+DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", metavar="COLUMNS", rich_help_panel="Data", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
+TaskOpt = Annotated[Task, typer.Option("--task", rich_help_panel="Data", help="auto: classification for text, boolean or small-integer targets, else regression.")]
+Standardize = Annotated[bool, typer.Option("--standardize/--no-standardize", rich_help_panel="Data", help="Standardize features (and regression targets) with training-row statistics.")]
+LossOpt = Annotated[Loss, typer.Option("--loss", rich_help_panel="Optimisation", help="mse: ½(ŷ−y)² (the lecture's); ce: softmax cross-entropy (classification).")]
+ReductionOpt = Annotated[Reduction, typer.Option("--reduction", rich_help_panel="Optimisation", help="Gradient of a minibatch: sum over its examples (the lecture's rule) or mean.")]
+ActivationOpt = Annotated[Activation, typer.Option("--activation", rich_help_panel="Network", help="Hidden-layer activation.")]
+InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", rich_help_panel="Network", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
+Init = Annotated[Optional[Path], typer.Option("--init", metavar="FILE.npz", rich_help_panel="Network", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
+WeightDecay = Annotated[float, typer.Option("--weight-decay", rich_help_panel="Optimisation", help="λ: adds λ/2·‖W‖² to the objective (biases excluded).")]
+Seed = Annotated[int, typer.Option("--seed", "-s", rich_help_panel="Optimisation", help="Seed for the split, initialisation and shuffling.", callback=_seed)]
+Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", rich_help_panel="Data", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
+Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", rich_help_panel="Data", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
+Dropna = Annotated[bool, typer.Option("--dropna", rich_help_panel="Data", help="Drop rows with missing values instead of stopping.")]
+RunsDir = Annotated[str, typer.Option("--runs-dir", metavar="DIR", rich_help_panel="Output", help="Folder of run directories.", callback=_runs_dir)]
 
 
 # --- train --------------------------------------------------------------------------------------
 
-@app.command(no_args_is_help=True)
+@app.command(cls=GroupedCommand, no_args_is_help=True)
 def train(
     ctx: typer.Context,
     data: Data = None,
     hidden: Hidden = None,
-    epochs: Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of epochs.")] = D.epochs,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size (larger than the data: one batch of all rows).")] = D.batch_size,
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
+    epochs: Annotated[int, typer.Option("--epochs", "-e", rich_help_panel="Stopping", help="Maximum number of epochs.")] = D.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", rich_help_panel="Optimisation", help="Minibatch size (larger than the data: one batch of all rows).")] = D.batch_size,
+    lr: Annotated[float, typer.Option("--lr", rich_help_panel="Optimisation", help="Learning rate ε (W ← W − ε∇W).")] = D.lr,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
-    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
-    test_frac: Annotated[float, typer.Option("--test-frac", metavar="F", help="Fraction of rows held out as test rows (stratified for classification): never trained or validated on, scored once at the end.")] = D.test_frac,
-    val_file: Annotated[Optional[str], typer.Option("--val-file", metavar="CSV", help="Validation rows from this file (same columns and classes) instead of a split.", show_default=False)] = None,
-    test_file: Annotated[Optional[str], typer.Option("--test-file", metavar="CSV", help="Test rows from this file (same columns and classes), scored once at the end.", show_default=False)] = None,
+    val_frac: Annotated[Optional[float], typer.Option("--val-frac", rich_help_panel="Data", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
+    test_frac: Annotated[float, typer.Option("--test-frac", metavar="F", rich_help_panel="Data", help="Fraction of rows held out as test rows (stratified for classification): never trained or validated on, scored once at the end.")] = D.test_frac,
+    val_file: Annotated[Optional[str], typer.Option("--val-file", metavar="CSV", rich_help_panel="Data", help="Validation rows from this file (same columns and classes) instead of a split.", show_default=False)] = None,
+    test_file: Annotated[Optional[str], typer.Option("--test-file", metavar="CSV", rich_help_panel="Data", help="Test rows from this file (same columns and classes), scored once at the end.", show_default=False)] = None,
     standardize: Standardize = D.standardize,
-    shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
+    shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", rich_help_panel="Optimisation", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
     init: Init = None,
     target: Target = None,
     features: Features = None,
@@ -150,25 +152,25 @@ def train(
     loss: LossOpt = Loss(D.loss),
     activation: ActivationOpt = Activation(D.activation),
     init_scheme: InitSchemeOpt = None,
-    momentum: Annotated[float, typer.Option("--momentum", help="μ: v ← μv + g, w ← w − εv (PyTorch's convention).")] = D.momentum,
-    nesterov: Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (needs --momentum).")] = D.nesterov,
+    momentum: Annotated[float, typer.Option("--momentum", rich_help_panel="Optimisation", help="μ: v ← μv + g, w ← w − εv (PyTorch's convention).")] = D.momentum,
+    nesterov: Annotated[bool, typer.Option("--nesterov", rich_help_panel="Optimisation", help="Nesterov momentum (needs --momentum).")] = D.nesterov,
     weight_decay: WeightDecay = D.weight_decay,
-    schedule: Annotated[Schedule, typer.Option("--schedule", help="Learning-rate schedule over epochs.")] = Schedule(D.schedule),
-    lr_min: Annotated[float, typer.Option("--lr-min", help="cosine: the final learning rate.")] = D.lr_min,
-    step_size: Annotated[int, typer.Option("--step-size", help="step: epochs between decays.")] = D.step_size,
-    gamma: Annotated[float, typer.Option("--gamma", help="step: decay factor.")] = D.gamma,
-    patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without improvement (val loss, else train loss); 0 = off.")] = D.patience,
-    min_delta: Annotated[float, typer.Option("--min-delta", help="Smallest loss decrease that counts as improvement.")] = D.min_delta,
-    dtype: Annotated[Dtype, typer.Option("--dtype", help="Floating-point type for training and saved weights.")] = Dtype(D.dtype),
+    schedule: Annotated[Schedule, typer.Option("--schedule", rich_help_panel="Optimisation", help="Learning-rate schedule over epochs.")] = Schedule(D.schedule),
+    lr_min: Annotated[float, typer.Option("--lr-min", rich_help_panel="Optimisation", help="cosine: the final learning rate.")] = D.lr_min,
+    step_size: Annotated[int, typer.Option("--step-size", rich_help_panel="Optimisation", help="step: epochs between decays.")] = D.step_size,
+    gamma: Annotated[float, typer.Option("--gamma", rich_help_panel="Optimisation", help="step: decay factor.")] = D.gamma,
+    patience: Annotated[int, typer.Option("--patience", rich_help_panel="Stopping", help="Stop after this many epochs without improvement (val loss, else train loss); 0 = off.")] = D.patience,
+    min_delta: Annotated[float, typer.Option("--min-delta", rich_help_panel="Stopping", help="Smallest loss decrease that counts as improvement.")] = D.min_delta,
+    dtype: Annotated[Dtype, typer.Option("--dtype", rich_help_panel="Network", help="Floating-point type for training and saved weights.")] = Dtype(D.dtype),
     dropna: Dropna = D.dropna,
     sep: Sep = None,
     encoding: Encoding = None,
     runs_dir: RunsDir = D.runs_dir,
-    name: Annotated[Optional[str], typer.Option("--name", "-n", metavar="NAME", help="Name for the run (part of its id).", show_default=False)] = None,
-    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
-    config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
-    resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", metavar="NAME", rich_help_panel="Output", help="Name for the run (part of its id).", show_default=False)] = None,
+    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", rich_help_panel="Output", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
+    config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", rich_help_panel="Output", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", rich_help_panel="Output", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel="Output", help="Print only the closing lines: how the run ended, its final (and test) metrics and where it was saved; warnings and errors still go to stderr.")] = False,
 ):
     """Train an MLP on a CSV and save the run to runs/<id>/.
 
@@ -188,7 +190,7 @@ def train(
 
 # --- sweep --------------------------------------------------------------------------------------
 
-@app.command(short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
+@app.command(cls=Command, short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
              no_args_is_help=True, options_metavar="DATA [TRAIN OPTIONS] [OPTIONS]",
              context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 def sweep(
@@ -263,14 +265,14 @@ def _sweep_request(ctx, swept: dict, spec_file, refit: bool, resume):
 
 # --- gradcheck ----------------------------------------------------------------------------------
 
-@app.command(short_help="Check backprop gradients against finite differences.")
+@app.command(cls=GroupedCommand, short_help="Check backprop gradients against finite differences.")
 def gradcheck(
     ctx: typer.Context,
     data: Data = None,
     hidden: Hidden = None,
-    samples: Annotated[int, typer.Option("--samples", help="Rows of DATA to check on (or random rows without DATA).")] = G.samples,
-    inputs: Annotated[int, typer.Option("--inputs", help="Random data: number of inputs.")] = G.inputs,
-    outputs: Annotated[int, typer.Option("--outputs", help="Random data: number of outputs (classes with --loss ce).")] = G.outputs,
+    samples: Annotated[int, typer.Option("--samples", rich_help_panel="Check", help="Rows of DATA to check on (or random rows without DATA).")] = G.samples,
+    inputs: Annotated[int, typer.Option("--inputs", rich_help_panel="Check", help="Random data: number of inputs.")] = G.inputs,
+    outputs: Annotated[int, typer.Option("--outputs", rich_help_panel="Check", help="Random data: number of outputs (classes with --loss ce).")] = G.outputs,
     reduction: ReductionOpt = Reduction(D.reduction),
     loss: LossOpt = Loss(D.loss),
     activation: ActivationOpt = Activation(D.activation),
@@ -286,11 +288,11 @@ def gradcheck(
     dropna: Dropna = D.dropna,
     sep: Sep = None,
     encoding: Encoding = None,
-    eps: Annotated[float, typer.Option("--eps", help="ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε.")] = G.eps,
-    tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.")] = G.tol,
-    max_coords: Annotated[int, typer.Option("--max-coords", help="Check at most this many coordinates per tensor (a seeded sample beyond).")] = G.max_coords,
-    explain: Annotated[bool, typer.Option("--explain", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    eps: Annotated[float, typer.Option("--eps", rich_help_panel="Check", help="ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε.")] = G.eps,
+    tol: Annotated[float, typer.Option("--tol", rich_help_panel="Check", help="Largest relative error that passes.")] = G.tol,
+    max_coords: Annotated[int, typer.Option("--max-coords", rich_help_panel="Check", help="Check at most this many coordinates per tensor (a seeded sample beyond).")] = G.max_coords,
+    explain: Annotated[bool, typer.Option("--explain", rich_help_panel="Check", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", rich_help_panel="Check", help="Print one JSON object instead of tables.")] = False,
 ):
     """Check backprop's gradients against finite differences, parameter by parameter.
 
@@ -323,7 +325,7 @@ RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, run name 
 LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA")]
 
 
-@app.command(short_help="Predict with a trained run on a CSV.")
+@app.command(cls=Command, short_help="Predict with a trained run on a CSV.")
 def predict(
     run: RunArg,
     data: LabelledData,
@@ -332,7 +334,8 @@ def predict(
     sep: Sep = None,
     encoding: Encoding = None,
 ):
-    """Predict with a trained run on a CSV (the target column may be absent).
+    """Predict with a trained run on a CSV (the target column may be absent). Each output row
+    starts with `row`, the input's 0-based data row, and the true target when the file has it.
 
     Example: mlpcli predict latest datasets/xor.csv --out predictions.csv
     """
@@ -342,15 +345,11 @@ def predict(
     frame, warnings = runs.predict(run_obj, data, sep=sep, encoding=encoding)
     for w in warnings:
         console.warn(w)
-    text = frame.to_csv(index=False)
-    if out is None:
-        console.write_stdout(text)
-    else:
-        _write_output(out, text, "--out")
-        console.make_console(stderr=True).print(f"wrote {len(frame)} predictions to {out}")
+    _write_text(frame.to_csv(index=False), "-" if out is None else str(out), "--out",
+                f"wrote {len(frame)} predictions to {out}")
 
 
-@app.command(short_help="Score a trained run on labelled data.")
+@app.command(cls=Command, short_help="Score a trained run on labelled data.")
 def evaluate(
     run: RunArg,
     data: LabelledData,
@@ -378,9 +377,9 @@ def evaluate(
 
 # --- runs ---------------------------------------------------------------------------------------
 
-@runs_app.command("list")
+@runs_app.command("list", cls=Command)
 def runs_list(
-    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]")] = None,
+    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="SWEEP")] = None,
     runs_dir: RunsDir = D.runs_dir,
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column, ascending; -COLUMN (e.g. --sort=-val_acc) for descending.  [default: newest first]", show_default=False)] = None,
     desc: Annotated[bool, typer.Option("--desc", help="Sort descending (best accuracy first with --sort val_acc).")] = False,
@@ -412,7 +411,7 @@ def runs_list(
     console.print_runs_listing(out, console.runs_listing(frame, out.width, columns, wide))
 
 
-@runs_app.command("show")
+@runs_app.command("show", cls=Command)
 def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
     """A run's configuration, status, metrics, files and loss curve.
 
@@ -448,7 +447,7 @@ def _run_view(run, details: bool = False):
     return view
 
 
-@runs_app.command("compare", short_help="Compare runs: differing options, metrics.")
+@runs_app.command("compare", cls=Command, short_help="Compare runs: differing options, metrics.")
 def runs_compare(
     run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...")],
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
@@ -474,7 +473,7 @@ def runs_compare(
 
 # --- datasets -----------------------------------------------------------------------------------
 
-@datasets_app.command("list")
+@datasets_app.command("list", cls=Command)
 def datasets_list():
     """Name, rows, features, target and task of every bundled dataset.
 
@@ -485,31 +484,28 @@ def datasets_list():
     console.make_console().print(console.datasets_table(data.describe_bundled()))
 
 
-@datasets_app.command("make")
+@datasets_app.command("make", cls=Command)
 def datasets_make(
-    kind: Annotated[Kind, typer.Argument(help="Which dataset to generate.")],
+    kind: Annotated[Kind, typer.Argument(help="Which dataset to generate: moons, circles, spirals, sine or xor.", metavar="KIND", show_default=False)],
     n: Annotated[Optional[int], typer.Option("--n", help="Number of rows.  [default: per kind]", min=1, show_default=False)] = None,
     noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level σ.  [default: per kind]", min=0, show_default=False)] = None,
-    seed: Seed = 0,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the generator: the same seed gives the same rows.", callback=_seed)] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Write here instead of stdout.", show_default=False)] = None,
 ):
     """Generate a seeded dataset as CSV (target last).
 
     Example: mlpcli datasets make moons --n 500 --noise 0.1 --out moons.csv
     """
-    from mlpcli import console
     from mlpcli.data import generate
 
     try:
         frame = generate.generate(kind.value, n=n, noise=noise, seed=seed)
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    floats = frame.select_dtypes("float").columns
+    frame[floats] = frame[floats] + 0.0  # -0.0 → 0.0: the CSV never holds "-0"
     text = frame.to_csv(index=False, float_format="%.6g")
-    if out is None:
-        console.write_stdout(text)
-    else:
-        _write_output(out, text, "--out")
-        typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
+    _write_text(text, "-" if out is None else str(out), "--out", f"wrote {len(frame)} rows to {out}")
 
 
 def _write_text(text: str, target: str, flag: str, done: str) -> None:
@@ -547,6 +543,7 @@ def _version(value: bool):
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="On an error, show the traceback instead of one line (anywhere on the command line).")] = False,
 ):
     """Train small neural networks on CSV data, check their gradients, inspect the runs.
 

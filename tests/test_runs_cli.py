@@ -114,10 +114,11 @@ def test_predict_reproduces_the_recorded_predictions(cli, runs_dir, tmp_path):
     r = cli("predict", "latest", tmp_path / "val.csv")
     assert r.code == 0, r.err
     predicted = pd.read_csv(io.StringIO(r.out))
-    assert list(predicted.columns) == ["pred_species", "score_setosa", "score_versicolor",
-                                       "score_virginica"]
+    assert list(predicted.columns) == ["row", "pred_species", "score_setosa",
+                                       "score_versicolor", "score_virginica"]
+    assert list(predicted["row"]) == list(range(len(rows)))  # the input's rows (no target)
     assert list(predicted["pred_species"]) == list(recorded["pred_species"])
-    np.testing.assert_allclose(predicted.iloc[:, 1:], recorded.iloc[:, 3:], rtol=1e-12)
+    np.testing.assert_allclose(predicted.iloc[:, 2:], recorded.iloc[:, 3:], rtol=1e-12)
     r = cli("predict", "latest", tmp_path / "val.csv", "--out", tmp_path / "p.csv")
     assert r.code == 0 and pd.read_csv(tmp_path / "p.csv").shape == predicted.shape
     rows.drop(columns=["petal_width"]).to_csv(tmp_path / "missing.csv", index=False)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from mlpcli.config import Config
 from mlpcli.console.terminal import (
     SUMMARY_METRICS,
     OutputClosed,
@@ -24,6 +26,7 @@ from mlpcli.console.terminal import (
     is_live,
     make_console,
     metric_kind,
+    warn,
 )
 
 PLAIN_LINE_SECONDS = 5.0  # non-terminal output: at most one progress line this often
@@ -52,6 +55,16 @@ def epoch_table(records, classification: bool, has_val: bool) -> Table:
         table.add_row(str(r.epoch), *(fmt(getattr(r, key), kind) for key, _, kind in columns),
                       fmt(r.lr), fmt(r.seconds, "seconds"))
     return table
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
+def resume_command(path) -> str:
+    """`mlpcli train --resume ID`, with --runs-dir unless the run is in the default folder."""
+    where = "" if Path(path).parent == Path(Config.runs_dir) else f" --runs-dir {path.parent}"
+    return f"mlpcli train --resume {path.name}{where}"
 
 
 class TrainingDisplay:
@@ -90,7 +103,9 @@ class TrainingDisplay:
         self.total = cfg.epochs
         self.classification = info["task"] == "classification"
         self.has_val = info["val_rows"] > 0
-        if self.quiet:
+        if self.quiet:  # warnings still matter: on stderr
+            for w in info["warnings"]:
+                warn(w)
             return
         task = info["task"]
         if self.classification:
@@ -151,7 +166,11 @@ class TrainingDisplay:
         that did not finish, why (a signal when `signalled`, else the output) and how to go on."""
         console, s = self.console, outcome.summary
         final = s.get("final") or {}
-        head = f"{s['status']}: {s['epochs_run']} epochs in {fmt(s.get('seconds'), 'seconds')}"
+        done = _epochs(s["epochs_run"])
+        head = f"{s['status']}: {done} in {fmt(s.get('seconds'), 'seconds')}"
+        if s["status"] == "diverged":  # the same epoch as the error below
+            head = (f"diverged in epoch {s['epochs_run'] + 1}; the weights after {done} "
+                    f"({fmt(s.get('seconds'), 'seconds')}) are saved")
         if s.get("stopped_early"):
             head += f" (stopped early; weights of the best epoch, {s['best_epoch']})"
         console.print(head)
@@ -171,15 +190,18 @@ class TrainingDisplay:
             error(s["error"])
         elif s["status"] == "interrupted":
             epochs = outcome.result.epochs_run
-            hint = (f"continue with: mlpcli train --resume {outcome.path.name} "
-                    f"--runs-dir {outcome.path.parent}")
-            if self.output_error and not signalled:
-                error(f"{self.output_error}: training stopped after epoch {epochs}; {hint}")
+            # never wrapped inside the command: it stays copy-pasteable at any width
+            hint = resume_command(outcome.path)
+            if self.output_error and not signalled:  # one line: an error
+                error(f"{self.output_error}: training stopped after epoch {epochs}; continue "
+                      f"with: {hint}")
             elif self.output_closed and not signalled:
                 make_console(stderr=True).print(
-                    f"output closed: training stopped after epoch {epochs}; {hint}")
-            else:
-                console.print(f"interrupted after epoch {epochs}; {hint}")
+                    f"output closed: training stopped after epoch {epochs}; continue with: "
+                    f"{hint}", soft_wrap=True, markup=False)
+            else:  # the command on a line of its own
+                console.print(f"interrupted after epoch {epochs}; continue with:")
+                console.print(f"  {hint}", soft_wrap=True, markup=False, highlight=False)
 
     # rendering ------------------------------------------------------------------------------
 

@@ -148,8 +148,7 @@ class Trainer:
             if not (math.isfinite(loss_sum) and math.isfinite(np.dot(theta, theta))):
                 self._restore_epoch_start()
                 status = "diverged"
-                message = (f"training diverged in epoch {epoch} (loss or weights became "
-                           f"non-finite at --lr {lr:g}); try a smaller --lr, e.g. {lr / 10:g}")
+                message = diverged_message(epoch, lr, cfg)
                 break
 
             # evaluate
@@ -272,6 +271,22 @@ class Trainer:
         self.best_epoch = int(state["best_epoch"])
         np.copyto(self.best_theta, state["best_theta"])
         self.wait = int(state["wait"])
+
+
+def diverged_message(epoch: int, lr: float, cfg) -> str:
+    """Why training stopped and what to change. With --reduction sum the step grows with the
+    batch: above the default batch size, --reduction mean with lr·(default batch) takes the step
+    the default batch size would."""
+    from mlpcli.config import Config
+
+    message = (f"training diverged in epoch {epoch} (loss or weights became non-finite at "
+               f"--lr {lr:g}); try a smaller --lr, e.g. {lr / 10:g}")
+    default_batch = Config.batch_size
+    if cfg.reduction == "sum" and cfg.batch_size > default_batch:
+        message += (f", or --reduction mean --lr {lr * default_batch:g}: the summed gradient "
+                    f"of --batch-size {cfg.batch_size} takes {cfg.batch_size / default_batch:g}× "
+                    f"the step of the default {default_batch}")
+    return message
 
 
 def _nothing(*args):

@@ -25,11 +25,20 @@ def _read_frame(data, sep=None, encoding=None):
 
 
 def predict(run: Run, data, sep=None, encoding=None):
-    """(predictions DataFrame, warnings) for the rows of a CSV, with the run's preprocessing."""
+    """(predictions DataFrame, warnings) for the rows of a CSV, with the run's preprocessing:
+    `row` (the 0-based data row, to join back on), the true target(s) when the CSV has them,
+    then the predictions — the columns of the run's predictions.csv."""
+    import pandas as pd
+
     model, pre = run.model()
     frame = _read_frame(data, sep, encoding)
     X = pre.transform(frame, dtype=model.dtype)
-    return pre.decode(model.forward(X)), list(getattr(pre, "warnings", []))
+    known = pd.DataFrame({"row": np.arange(len(frame))})
+    for name in pre.targets:
+        if name in frame.columns:
+            known[name] = frame[name].to_numpy()
+    predicted = pre.decode(model.forward(X)).reset_index(drop=True)
+    return pd.concat([known, predicted], axis=1), list(getattr(pre, "warnings", []))
 
 
 def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None) -> dict:

@@ -130,7 +130,8 @@ class RunWriter:
 
         metrics = pd.read_csv(self.path / "metrics.csv")
         title = self.summary.get("name") or self.path.name
-        write_atomic(self.path / "loss.png", loss_plot(metrics, title))
+        kept = result.best_epoch if trainer.last_theta is not None else result.epochs_run
+        write_atomic(self.path / "loss.png", loss_plot(metrics, title, kept_epoch=kept))
 
     # pieces -----------------------------------------------------------------------------------
 
@@ -202,7 +203,9 @@ def run_name(path: Path) -> str:
 
 
 def resolve_run(spec: str, runs_dir="runs") -> Path:
-    """A run by path, id, unique id prefix, 'latest', or name (the newest run with it)."""
+    """A run by path, id, unique id prefix, 'latest', or name (the newest run with it); `spec`
+    may be a str or a Path."""
+    spec = str(spec)
     as_path = Path(spec)
     if as_path.is_dir() and ((as_path / "config.json").exists()
                              or (as_path / "summary.json").exists()):
@@ -250,6 +253,9 @@ class Run:
     """A run directory opened for reading. Each accessor raises RunError for a bad file."""
 
     path: Path
+
+    def __post_init__(self):
+        self.path = Path(self.path)  # runs.Run("runs/<id>") as well as runs.Run(Path(...))
 
     @property
     def id(self) -> str:
