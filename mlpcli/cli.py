@@ -100,6 +100,17 @@ def _seed(value: int) -> int:
     return config.check_count("--seed", value, low=0)
 
 
+def _threads(value: str) -> int:
+    """--threads N or auto → N, with 0 for auto (config.py's convention)."""
+    if value == "auto":
+        return 0
+    try:
+        return config.check_count("--threads", int(value), low=1)
+    except (ValueError, ConfigError):
+        raise typer.BadParameter(f"expected a number of threads ≥ 1 or 'auto', got {value!r}") \
+            from None
+
+
 def _runs_dir(value: str) -> Path:
     config.check_runs_dir(value)  # before Path() turns "" into "."
     return Path(value)
@@ -123,6 +134,7 @@ Seed = Annotated[int, typer.Option("--seed", "-s", rich_help_panel="Optimisation
 Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", rich_help_panel="Data", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
 Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", rich_help_panel="Data", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
 Dropna = Annotated[bool, typer.Option("--dropna", rich_help_panel="Data", help="Drop rows with missing values instead of stopping.")]
+Threads = Annotated[str, typer.Option("--threads", metavar="N|auto", rich_help_panel="Output", help="BLAS threads for the matrix products; auto: 1 for small layers (threads cost more than they save), else the cores not busy (see benchmarks/README.md).", callback=_threads)]
 RunsDir = Annotated[str, typer.Option("--runs-dir", metavar="DIR", rich_help_panel="Output", help="Folder of run directories.", callback=_runs_dir)]
 
 
@@ -170,6 +182,7 @@ def train(
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", rich_help_panel="Output", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
     config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", rich_help_panel="Output", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", rich_help_panel="Output", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
+    threads: Threads = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel="Output", help="Print only the closing lines: how the run ended, its final (and test) metrics and where it was saved; warnings and errors still go to stderr.")] = False,
 ):
     """Train an MLP on a CSV and save the run to runs/<id>/.
@@ -293,6 +306,7 @@ def gradcheck(
     max_coords: Annotated[int, typer.Option("--max-coords", rich_help_panel="Check", help="Check at most this many coordinates per tensor (a seeded sample beyond).")] = G.max_coords,
     explain: Annotated[bool, typer.Option("--explain", rich_help_panel="Check", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", rich_help_panel="Check", help="Print one JSON object instead of tables.")] = False,
+    threads: Threads = "auto",
 ):
     """Check backprop's gradients against finite differences, parameter by parameter.
 
@@ -303,13 +317,16 @@ def gradcheck(
     from mlpcli import console, experiment
     from mlpcli.console.gradcheck import show_gradcheck
     from mlpcli.core import gradcheck as gc
+    from mlpcli.core.threads import blas_threads
 
     cfg = Config.from_dict(config.given_options(ctx), source="options")
     g = GradcheckSettings(samples, inputs, outputs, eps, tol, max_coords).validated(cfg)
     model, X, Y = experiment.gradcheck_problem(cfg, g.samples, g.inputs, g.outputs)
-    report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
-                                weight_decay=cfg.weight_decay, eps=g.eps, tol=g.tol,
-                                max_coords=g.max_coords, seed=cfg.seed, keep_coordinates=explain)
+    with blas_threads(cfg.threads, model.sizes):
+        report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
+                                    weight_decay=cfg.weight_decay, eps=g.eps, tol=g.tol,
+                                    max_coords=g.max_coords, seed=cfg.seed,
+                                    keep_coordinates=explain)
     # the verdict is the exit status, even if the reader stops early (`… | head`)
     with contextlib.suppress(console.OutputClosed):
         if as_json:
@@ -358,6 +375,7 @@ def evaluate(
     runs_dir: RunsDir = D.runs_dir,
     sep: Sep = None,
     encoding: Encoding = None,
+    threads: Threads = "auto",
 ):
     """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled
     data, saying which rows were scored.
@@ -368,7 +386,7 @@ def evaluate(
 
     run_obj = runs.Run(runs.resolve_run(run, runs_dir))
     scores = runs.evaluate(run_obj, data, sep=sep, encoding=encoding,
-                           split=split.value if split else None)
+                           split=split.value if split else None, threads=threads)
     if as_json:
         console.write_stdout(json.dumps(scores) + "\n")
         return

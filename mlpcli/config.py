@@ -100,7 +100,7 @@ class Config:
     test_frac: float = 0.0  # fraction of rows held out as test rows, scored once at the end
     val_file: str | None = None  # validation rows from this CSV instead of a split
     test_file: str | None = None  # test rows from this CSV instead of a split
-    threads: int = 0  # BLAS threads; 0 = auto (see mlpcli/threads.py)
+    threads: int = 0  # BLAS threads; 0 = auto (the rule in mlpcli/core/threads.py)
 
     # --- construction ----------------------------------------------------------------------
 
@@ -364,7 +364,7 @@ def train_options(given: dict, *, config: Path | None = None, resume: str | None
             raise ConfigError("--resume continues a run with its own options; it cannot be "
                               "combined with --config")
         resume_path = find_run(resume, runs_dir)
-        changed = sorted(set(given) - {"epochs", "checkpoint_every", "runs_dir"})
+        changed = sorted(set(given) - {"epochs", "checkpoint_every", "runs_dir", "threads"})
         if changed:
             got = "DATA" if changed[0] == "data" else f"--{_flag(changed[0])}"
             raise ConfigError(f"--resume continues a run with its own options; only --epochs "

@@ -22,6 +22,7 @@ from mlpcli.config import Config
 from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
 from mlpcli.core.metrics import regression_scores
+from mlpcli.core.threads import blas_threads
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
 from mlpcli.data import Dataset, Preprocessor, dataset_for
 from mlpcli.errors import ConfigError, RunError
@@ -153,7 +154,9 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
         summary["resumed"] = [*summary.get("resumed", []), {"argv": argv, "at": runs.now_iso()}]
     summary.update(task=pre.task, dropped_rows=data.n_dropped)
     try:
-        return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start)
+        with blas_threads(cfg.threads, model.sizes) as threads:
+            return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start,
+                             threads)
     except BaseException:
         if resume is None:  # stopped before training wrote anything: leave no empty run behind
             with contextlib.suppress(OSError):
@@ -162,7 +165,7 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
 
 
 def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: dict,
-              callbacks, resume, on_start) -> Outcome:
+              callbacks, resume, on_start, threads: dict) -> Outcome:
     pre = data.preprocessor
     config = {
         "options": cfg.to_dict(),
@@ -173,6 +176,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
                     **{f"{split}_file": record for split, record in data.held_out_files.items()}},
         "argv": summary["argv"],
         "versions": versions(),
+        "threads": threads,  # BLAS threads used: {"threads": n, "auto": bool, "blas": name}
     }
     rows_X, rows_Y, rows = ((data.X_val, data.Y_val, data.val_rows) if len(data.X_val)
                             else (data.X_train, data.Y_train, data.train_rows))

@@ -12,6 +12,7 @@ import numpy as np
 from mlpcli.config import Config
 from mlpcli.core.losses import LOSSES, predicted_class
 from mlpcli.core.metrics import regression_scores
+from mlpcli.core.threads import AUTO, blas_threads
 from mlpcli.data import dataset_for, read_csv, resolve_data
 from mlpcli.data.source import open_source
 from mlpcli.errors import ConfigError
@@ -41,10 +42,12 @@ def predict(run: Run, data, sep=None, encoding=None):
     return pd.concat([known, predicted], axis=1), list(getattr(pre, "warnings", []))
 
 
-def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None) -> dict:
+def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None,
+             threads: int = AUTO) -> dict:
     """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data,
     with `split` (the rows scored: train, val, test or all), `rows` and `source` (what DATA is
-    to the run: "training file", "validation file", "test file" or "other file")."""
+    to the run: "training file", "validation file", "test file" or "other file"). `threads`:
+    BLAS threads for the forward pass (AUTO: by the network's size)."""
     if split is not None and split not in SPLITS:
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     model, pre = run.model()
@@ -56,7 +59,8 @@ def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None) 
     X = pre.transform(frame, dtype=np.float64)
     Y = pre.encode_targets(frame, dtype=np.float64)
     model64 = model.astype(np.float64)
-    Yhat = model64.forward(X)
+    with blas_threads(threads, model.sizes):
+        Yhat = model64.forward(X)
     loss_name = run.model_info().get("loss", "mse")
     loss = LOSSES[loss_name][1](Yhat, Y, pre.output_weights) / len(X)
     scores = {"loss": loss}
