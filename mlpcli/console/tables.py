@@ -43,10 +43,11 @@ RUN_COLUMNS = {"id": "text", "status": "text", "kind": "text", "trials": "int",
                "seconds": "seconds"}
 # the columns shown without --wide, and the order in which columns whose value is the same in
 # every listed run are left out while the table is wider than the terminal (--csv has them all)
-DEFAULT_COLUMNS = [c for c in RUN_COLUMNS if c not in ("activation", "loss", "best_epoch")]
-LEAVE_OUT_FIRST = ["seed", "batch_size", "kind", "seconds", "dataset", "lr", "hidden", "epochs",
-                   "trials", "train_acc", "train_loss", "test_loss", "val_loss", "test_r2",
-                   "test_acc", "val_acc"]
+DEFAULT_COLUMNS = [c for c in RUN_COLUMNS if c not in ("activation", "loss", "best_epoch",
+                                                     "seconds")]
+LEAVE_OUT_FIRST = ["seed", "batch_size", "kind", "status", "seconds", "dataset", "lr", "hidden",
+                   "epochs", "trials", "train_acc", "train_loss", "test_loss", "val_loss",
+                   "test_r2", "test_acc", "val_acc"]
 MIN_ROWS_TO_COMPARE = 2  # with one run every column is "the same in every run"
 
 
@@ -63,8 +64,8 @@ class RunsListing:
 def runs_listing(frame, width: int | None = None, columns=None, wide: bool = False) -> RunsListing:
     """`runs list`: `columns` as given, every column with `wide`, else the default columns
     without empty ones, leaving out columns that are the same in every run (in the order of
-    LEAVE_OUT_FIRST) while the table is wider than `width`. A column whose values differ
-    between the runs is never left out."""
+    LEAVE_OUT_FIRST; the status only when there are several runs) while the table is wider
+    than `width`. A column whose values differ between the runs is never left out."""
     from mlpcli.errors import ConfigError
 
     if columns:
@@ -77,7 +78,7 @@ def runs_listing(frame, width: int | None = None, columns=None, wide: bool = Fal
         shown = list(dict.fromkeys(columns))
     else:
         shown = [c for c in (RUN_COLUMNS if wide else DEFAULT_COLUMNS)
-                 if c in ("id", "status") or any(v != "–" for v in cells[c])]
+                 if c == "id" or any(v != "–" for v in cells[c])]
         if "trials" not in shown and "kind" in shown:  # no sweep: every row is a run
             shown.remove("kind")
     table, left_out = _runs_table(shown, cells), {}
@@ -86,6 +87,8 @@ def runs_listing(frame, width: int | None = None, columns=None, wide: bool = Fal
     for c in LEAVE_OUT_FIRST:
         if _natural_width(table) <= width:
             break
+        if c == "status" and len(frame) < MIN_ROWS_TO_COMPARE:
+            continue  # a single run's status always shows
         if c in shown and len(set(cells[c])) == 1:
             shown.remove(c)
             left_out[c] = cells[c][0] if len(frame) >= MIN_ROWS_TO_COMPARE else None
@@ -307,6 +310,11 @@ def _compare_by_column(labels, rows, n_options: int) -> Table:
 
 
 def _compare_by_row(labels, rows, n_options: int) -> Table:
+    """One row per run; what every run shares (the same status, epochs, …) goes in a line
+    under the table instead of a column."""
+    same = [(key, cells[0]) for key, cells in rows[n_options:] if len(set(cells)) == 1]
+    rows = rows[:n_options] + [(key, cells) for key, cells in rows[n_options:]
+                               if len(set(cells)) > 1]
     table = _compact_table()
     table.add_column("run", no_wrap=True)
     for i, (key, _) in enumerate(rows):
@@ -314,6 +322,9 @@ def _compare_by_row(labels, rows, n_options: int) -> Table:
                          style="bold" if i < n_options else None)
     for j, label in enumerate(labels):
         table.add_row(label, *(cells[j] for _, cells in rows))
+    if same:
+        table.caption = "every run: " + ", ".join(f"{key} {value}" for key, value in same)
+        table.caption_justify = "left"
     return table
 
 
