@@ -197,3 +197,12 @@ def test_classification_has_no_r2_and_old_metrics_files_still_read(cli, runs_dir
     metrics_file.write_text("\n".join(old) + "\n")
     frame = runs.Run(path).metrics()
     assert list(frame.columns) == runs.METRICS_COLUMNS and frame["val_r2"].isna().all()
+
+
+@pytest.mark.parametrize("options", [["--test-frac", "0.2"], ["--grid", "test_frac=0.1|0.2"],
+                                     ["--test-file", "xor.csv"]])
+def test_sweep_refuses_held_out_test_options_instead_of_ignoring_them(cli, runs_dir, options):
+    cli("datasets", "make", "xor", "--out", "xor.csv")
+    result = cli("sweep", "xor", "--grid", "hidden=2|4", *options)
+    assert result.code == 2 and "is for `mlpcli train`" in result.err
+    assert not runs_dir.exists() or run_dirs(runs_dir) == []

@@ -47,6 +47,7 @@ def test_runs_list_never_leaves_out_a_column_that_differs(cli, lr_runs, monkeypa
 def test_runs_list_sorts_descending_with_a_minus_or_desc(cli, lr_runs):
     by_minus = _listed(cli, "--sort=-val_loss")
     by_desc = _listed(cli, "--sort", "val_loss", "--desc")
+    assert list(_listed(cli, "--sort", "-val_loss")["id"]) == list(by_desc["id"])
     ascending = _listed(cli, "--sort", "val_loss")
     assert list(by_minus["val_loss"]) == sorted(ascending["val_loss"], reverse=True)
     assert list(by_minus["id"]) == list(by_desc["id"]) == list(ascending["id"])[::-1]
