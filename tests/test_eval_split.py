@@ -95,6 +95,8 @@ def test_final_table_and_runs_list_show_the_test_scores(cli, runs_dir):
     frame = pd.read_csv(__import__("io").StringIO(listed))
     summary = json.loads((_only_run(runs_dir) / "summary.json").read_text())
     assert frame["test_acc"][0] == pytest.approx(summary["test"]["acc"])
+    shown = cli("runs", "show", "latest").out
+    assert f"test_acc {100 * summary['test']['acc']:.1f}%" in shown and "30 test rows" in shown
 
 
 def test_val_and_test_files_are_checked_and_recorded(cli, runs_dir, tmp_path):

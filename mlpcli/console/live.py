@@ -17,6 +17,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from mlpcli.config import Config
+from mlpcli.console.tables import test_scores
 from mlpcli.console.terminal import (
     SUMMARY_METRICS,
     OutputClosed,
@@ -180,11 +181,8 @@ class TrainingDisplay:
             parts.append(f"{s['dropped_rows']} rows with missing values dropped (--dropna)")
         if parts:
             console.print("  ·  ".join(parts))
-        test = s.get("test")
-        if test:
-            scores = [f"test_{key} {fmt(test[key], metric_kind(f'test_{key}'))}"
-                      for key in ("loss", "acc", "r2", "rmse") if test.get(key) is not None]
-            console.print("  ·  ".join(scores) + f"  ({test['rows']} test rows, scored once)")
+        if s.get("test"):
+            console.print(test_scores(s["test"]))
         console.print(f"run saved to {outcome.path}")
         if s["status"] == "diverged":
             error(s["error"])

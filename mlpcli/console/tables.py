@@ -215,6 +215,8 @@ def run_report(run: RunView) -> list:
     ]
     if summary.get("error"):
         head.append(("error", Text(str(summary["error"]), style="red")))
+    if summary.get("test"):
+        head.append(("test rows", test_scores(summary["test"])))
     shown = {k: v for k, v in options.items() if v not in (None, [], "")}
     opts = [(k, ",".join(map(str, v)) if isinstance(v, list) else v) for k, v in shown.items()]
     final, best = summary.get("final") or {}, summary.get("best") or {}
@@ -238,6 +240,14 @@ def run_report(run: RunView) -> list:
         key_value_table(f"Files in {run.path}", files), "",
         Text("Loss per epoch", style="bold"), Text(ascii_chart(curves)),
     ]
+
+
+def test_scores(test: dict) -> str:
+    """summary.json's `test` in one line: its scores, then how many rows (scored once)."""
+    scores = [f"test_{key} {fmt(test[key], metric_kind(f'test_{key}'))}"
+              for key in ("loss", "acc", "r2", "rmse") if test.get(key) is not None]
+    where = f" of {test['file']}" if test.get("file") else ""
+    return "  ·  ".join(scores) + f"  ({test['rows']} test rows{where}, scored once)"
 
 
 def _size(size: float) -> str:
