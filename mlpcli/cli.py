@@ -20,6 +20,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlpcli import __version__, config
+from mlpcli.clihelp import Command, Group, GroupedCommand
 from mlpcli.completion import complete_data, complete_run
 from mlpcli.config import (
     ACTIVATION_NAMES,
@@ -37,6 +38,7 @@ from mlpcli.errors import ConfigError, MlpcliError
 
 app = typer.Typer(
     name="mlpcli",
+    cls=Group,
     help="Train small neural networks on CSV data, check their gradients, inspect the runs.\n\n"
          "Example: mlpcli train xor",
     no_args_is_help=True,
@@ -46,9 +48,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-runs_app = typer.Typer(rich_markup_mode=None, help="List, show and compare training runs.\n\nExample: mlpcli runs list",
+runs_app = typer.Typer(rich_markup_mode=None, cls=Group, help="List, show and compare training runs.\n\nExample: mlpcli runs list",
                        no_args_is_help=True)
-datasets_app = typer.Typer(rich_markup_mode=None, help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
+datasets_app = typer.Typer(rich_markup_mode=None, cls=Group, help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
                            no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(datasets_app, name="datasets")
@@ -73,6 +75,7 @@ Task = _choices("Task", TASKS)
 Schedule = _choices("Schedule", SCHEDULES)
 Dtype = _choices("Dtype", DTYPES)
 OptimizerName = _choices("OptimizerName", OPTIMIZER_NAMES)
+Split = _choices("Split", ("train", "val", "test", "all"))  # runs/inference.py's SPLITS
 
 
 # the generators of mlpcli/data/generate.py (named here: importing it would load pandas at start-up)
@@ -113,6 +116,17 @@ def _seed(value: int) -> int:
     return config.check_count("--seed", value, low=0)
 
 
+def _threads(value: str) -> int:
+    """--threads N or auto → N, with 0 for auto (config.py's convention)."""
+    if value == "auto":
+        return 0
+    try:
+        return config.check_count("--threads", int(value), low=1)
+    except (ValueError, ConfigError):
+        raise typer.BadParameter(f"expected a number of threads ≥ 1 or 'auto', got {value!r}") \
+            from None
+
+
 def _runs_dir(value: str) -> Path:
     config.check_runs_dir(value)  # before Path() turns "" into "."
     return Path(value)
@@ -120,42 +134,46 @@ def _runs_dir(value: str) -> Path:
 
 # --- options shared by train and gradcheck (one definition each) -------------------------------
 Data = Annotated[Optional[str], typer.Argument(help="CSV file or bundled dataset name (xor, iris, moons, …).", show_default=False, metavar="DATA", autocompletion=complete_data)]
-Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", metavar="WIDTHS", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
-Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", metavar="COLUMN", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
-Features = Annotated[Optional[list[str]], typer.Option("--features", metavar="COLUMNS", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
-DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", metavar="COLUMNS", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
-TaskOpt = Annotated[Task, typer.Option("--task", help="auto: classification for text, boolean or small-integer targets, else regression.")]
-Standardize = Annotated[bool, typer.Option("--standardize/--no-standardize", help="Standardize features (and regression targets) with training-row statistics.")]
-LossOpt = Annotated[Loss, typer.Option("--loss", help="mse: ½(ŷ−y)² (the lecture's); ce: softmax cross-entropy (classification).")]
-ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="Gradient of a minibatch: sum over its examples (the lecture's rule) or mean.")]
-ActivationOpt = Annotated[Activation, typer.Option("--activation", help="Hidden-layer activation.")]
-InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
-Init = Annotated[Optional[Path], typer.Option("--init", metavar="FILE.npz", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
-WeightDecay = Annotated[Optional[float], typer.Option("--weight-decay", help="λ: adds λ/2·‖W‖² to the objective; adamw: decoupled w ← w − ελw. Biases are never decayed (PyTorch decays every parameter by default).  [default: 0; 0.01 for adamw]", min=0, show_default=False)]
-Seed = Annotated[int, typer.Option("--seed", "-s", help="Seed for the split, initialisation and shuffling.", callback=_seed)]
-Sep = Annotated[Optional[str], typer.Option("--sep", metavar="SEP", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
-Encoding = Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
-Dropna = Annotated[bool, typer.Option("--dropna", help="Drop rows with missing values instead of stopping.")]
-RunsDir = Annotated[str, typer.Option("--runs-dir", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
-ClassWeight = Annotated[Optional[str], typer.Option("--class-weight", metavar="balanced|CLASS=W,…", help="Weigh each example's loss by its class: balanced (n / (k·n_class), scikit-learn's) or e.g. \"cat=2,dog=1\" (unnamed classes 1).", show_default=False)]
-SampleWeight = Annotated[Optional[str], typer.Option("--sample-weight", metavar="COLUMN", help="Weigh each example's loss by this numeric column (then not a feature).", show_default=False)]
+Hidden = Annotated[Optional[str], typer.Option("--hidden", "-H", rich_help_panel="Network", metavar="WIDTHS", help=f"Hidden layer widths, e.g. 16 or 64,32.  [default: {','.join(map(str, D.hidden))}]", callback=_hidden, show_default=False)]
+Target = Annotated[Optional[list[str]], typer.Option("--target", "-t", rich_help_panel="Data", metavar="COLUMN", help="Target column (repeat or comma-separate for several outputs).  [default: last column]", callback=_names, show_default=False)]
+Features = Annotated[Optional[list[str]], typer.Option("--features", rich_help_panel="Data", metavar="COLUMNS", help="Feature columns to use (comma-separated).  [default: all others]", callback=_names, show_default=False)]
+DropColumns = Annotated[Optional[list[str]], typer.Option("--drop-columns", rich_help_panel="Data", metavar="COLUMNS", help="Columns to leave out, e.g. an id column (comma-separated).", callback=_names, show_default=False)]
+TaskOpt = Annotated[Task, typer.Option("--task", rich_help_panel="Data", help="auto: classification for text, boolean or small-integer targets, else regression.")]
+Standardize = Annotated[bool, typer.Option("--standardize/--no-standardize", rich_help_panel="Data", help="Standardize features (and regression targets) with training-row statistics.")]
+LossOpt = Annotated[Loss, typer.Option("--loss", rich_help_panel="Optimisation", help="mse: ½(ŷ−y)² (the lecture's); ce: softmax cross-entropy (classification).")]
+ReductionOpt = Annotated[Reduction, typer.Option("--reduction", rich_help_panel="Optimisation", help="Gradient of a minibatch: sum over its examples (the lecture's rule) or mean.")]
+ActivationOpt = Annotated[Activation, typer.Option("--activation", rich_help_panel="Network", help="Hidden-layer activation.")]
+InitSchemeOpt = Annotated[Optional[InitScheme], typer.Option("--init-scheme", rich_help_panel="Network", help="Weight initialisation.  [default: he for relu, glorot otherwise]", show_default=False)]
+Init = Annotated[Optional[Path], typer.Option("--init", rich_help_panel="Network", metavar="FILE.npz", help="Start from these weights: an .npz with W1 b1 W2 b2 … (e.g. a run's weights.npz).", show_default=False)]
+WeightDecay = Annotated[Optional[float], typer.Option("--weight-decay", rich_help_panel="Optimisation", help="λ: adds λ/2·‖W‖² to the objective; adamw: decoupled w ← w − ελw. Biases are never decayed (PyTorch decays every parameter by default).  [default: 0; 0.01 for adamw]", min=0, show_default=False)]
+Seed = Annotated[int, typer.Option("--seed", "-s", rich_help_panel="Optimisation", help="Seed for the split, initialisation and shuffling.", callback=_seed)]
+Sep = Annotated[Optional[str], typer.Option("--sep", rich_help_panel="Data", metavar="SEP", help="CSV delimiter (',', ';', 'tab').  [default: sniffed]", show_default=False)]
+Encoding = Annotated[Optional[str], typer.Option("--encoding", rich_help_panel="Data", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
+Dropna = Annotated[bool, typer.Option("--dropna", rich_help_panel="Data", help="Drop rows with missing values instead of stopping.")]
+Threads = Annotated[str, typer.Option("--threads", metavar="N|auto", rich_help_panel="Output", help="BLAS threads for the matrix products; auto: 1 for small layers (threads cost more than they save), else the cores not busy (see benchmarks/README.md).", callback=_threads)]
+RunsDir = Annotated[str, typer.Option("--runs-dir", rich_help_panel="Output", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
+ClassWeight = Annotated[Optional[str], typer.Option("--class-weight", rich_help_panel="Data", metavar="balanced|CLASS=W,…", help="Weigh each example's loss by its class: balanced (n / (k·n_class), scikit-learn's) or e.g. \"cat=2,dog=1\" (unnamed classes 1).", show_default=False)]
+SampleWeight = Annotated[Optional[str], typer.Option("--sample-weight", rich_help_panel="Data", metavar="COLUMN", help="Weigh each example's loss by this numeric column (then not a feature).", show_default=False)]
 
 
 # --- train --------------------------------------------------------------------------------------
 
-@app.command(no_args_is_help=True)
+@app.command(cls=GroupedCommand, no_args_is_help=True)
 def train(
     ctx: typer.Context,
     data: Data = None,
     hidden: Hidden = None,
-    epochs: Annotated[int, typer.Option("--epochs", "-e", help="Maximum number of epochs.")] = D.epochs,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size (larger than the data: one batch of all rows).")] = D.batch_size,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate ε (W ← W − ε∇W).  [default: sgd 0.001; adam, adamw, rmsprop 0.01; adagrad 0.1; unused by lbfgs]", show_default=False)] = None,
+    epochs: Annotated[int, typer.Option("--epochs", "-e", rich_help_panel="Stopping", help="Maximum number of epochs.")] = D.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", rich_help_panel="Optimisation", help="Minibatch size (larger than the data: one batch of all rows).")] = D.batch_size,
+    lr: Annotated[Optional[float], typer.Option("--lr", rich_help_panel="Optimisation", help="Learning rate ε (W ← W − ε∇W).  [default: sgd 0.001; adam, adamw, rmsprop 0.01; adagrad 0.1; unused by lbfgs]", show_default=False)] = None,
     seed: Seed = D.seed,
     reduction: ReductionOpt = Reduction(D.reduction),
-    val_frac: Annotated[Optional[float], typer.Option("--val-frac", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
+    val_frac: Annotated[Optional[float], typer.Option("--val-frac", rich_help_panel="Data", help=f"Fraction of rows held out for validation.  [default: {config.VAL_FRAC:g} with ≥ {config.MIN_ROWS_FOR_VAL} rows, else 0]", show_default=False)] = None,
+    test_frac: Annotated[float, typer.Option("--test-frac", metavar="F", rich_help_panel="Data", help="Fraction of rows held out as test rows (stratified for classification): never trained or validated on, scored once at the end.")] = D.test_frac,
+    val_file: Annotated[Optional[str], typer.Option("--val-file", metavar="CSV", rich_help_panel="Data", help="Validation rows from this file (same columns and classes) instead of a split.", show_default=False)] = None,
+    test_file: Annotated[Optional[str], typer.Option("--test-file", metavar="CSV", rich_help_panel="Data", help="Test rows from this file (same columns and classes), scored once at the end.", show_default=False)] = None,
     standardize: Standardize = D.standardize,
-    shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
+    shuffle: Annotated[bool, typer.Option("--shuffle/--no-shuffle", rich_help_panel="Optimisation", help="Reshuffle the training rows every epoch (else file order).")] = D.shuffle,
     init: Init = None,
     target: Target = None,
     features: Features = None,
@@ -164,43 +182,44 @@ def train(
     loss: LossOpt = Loss(D.loss),
     activation: ActivationOpt = Activation(D.activation),
     init_scheme: InitSchemeOpt = None,
-    momentum: Annotated[float, typer.Option("--momentum", help="μ: v ← μv + g, w ← w − εv (PyTorch's convention).")] = D.momentum,
-    nesterov: Annotated[bool, typer.Option("--nesterov", help="Nesterov momentum (needs --momentum).")] = D.nesterov,
+    momentum: Annotated[float, typer.Option("--momentum", rich_help_panel="Optimisation", help="μ: v ← μv + g, w ← w − εv (PyTorch's convention).")] = D.momentum,
+    nesterov: Annotated[bool, typer.Option("--nesterov", rich_help_panel="Optimisation", help="Nesterov momentum (needs --momentum).")] = D.nesterov,
     weight_decay: WeightDecay = D.weight_decay,
-    schedule: Annotated[Schedule, typer.Option("--schedule", help="Learning-rate schedule over epochs.")] = Schedule(D.schedule),
-    lr_min: Annotated[float, typer.Option("--lr-min", help="cosine: the final learning rate; plateau: the lowest.")] = D.lr_min,
-    step_size: Annotated[int, typer.Option("--step-size", help="step: epochs between decays.")] = D.step_size,
-    gamma: Annotated[float, typer.Option("--gamma", help="step: decay factor.")] = D.gamma,
-    patience: Annotated[int, typer.Option("--patience", help="Stop after this many epochs without improvement (val loss, else train loss); 0 = off.")] = D.patience,
-    min_delta: Annotated[float, typer.Option("--min-delta", help="Smallest loss decrease that counts as improvement.")] = D.min_delta,
-    dtype: Annotated[Dtype, typer.Option("--dtype", help="Floating-point type for training and saved weights.")] = Dtype(D.dtype),
+    schedule: Annotated[Schedule, typer.Option("--schedule", rich_help_panel="Optimisation", help="Learning-rate schedule over epochs.")] = Schedule(D.schedule),
+    lr_min: Annotated[float, typer.Option("--lr-min", rich_help_panel="Optimisation", help="cosine: the final learning rate; plateau: the lowest.")] = D.lr_min,
+    step_size: Annotated[int, typer.Option("--step-size", rich_help_panel="Optimisation", help="step: epochs between decays.")] = D.step_size,
+    gamma: Annotated[float, typer.Option("--gamma", rich_help_panel="Optimisation", help="step: decay factor.")] = D.gamma,
+    patience: Annotated[int, typer.Option("--patience", rich_help_panel="Stopping", help="Stop after this many epochs without improvement (val loss, else train loss); 0 = off.")] = D.patience,
+    min_delta: Annotated[float, typer.Option("--min-delta", rich_help_panel="Stopping", help="Smallest loss decrease that counts as improvement.")] = D.min_delta,
+    dtype: Annotated[Dtype, typer.Option("--dtype", rich_help_panel="Network", help="Floating-point type for training and saved weights.")] = Dtype(D.dtype),
     dropna: Dropna = D.dropna,
     sep: Sep = None,
     encoding: Encoding = None,
     runs_dir: RunsDir = D.runs_dir,
-    name: Annotated[Optional[str], typer.Option("--name", "-n", metavar="NAME", help="Name for the run (part of its id).", show_default=False)] = None,
-    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
-    config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
-    resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", rich_help_panel="Output", metavar="NAME", help="Name for the run (part of its id).", show_default=False)] = None,
+    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", rich_help_panel="Output", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
+    config_file: Annotated[Optional[Path], typer.Option("--config", rich_help_panel="Output", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", rich_help_panel="Output", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
+    threads: Threads = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel="Output", help="Print only the closing lines: how the run ended, its final (and test) metrics and where it was saved; warnings and errors still go to stderr.")] = False,
     # --- optimizers, plateau schedule, clipping, class weights (README "Optimizers and schedules")
-    optimizer: Annotated[OptimizerName, typer.Option("--optimizer", help="sgd (the lecture's), adam, adamw, rmsprop, adagrad (PyTorch's rules and defaults) or lbfgs (full batch, SciPy's L-BFGS-B; --epochs = its iterations).")] = OptimizerName(D.optimizer),
-    betas: Annotated[Optional[str], typer.Option("--betas", metavar="B1,B2", help="adam, adamw: β₁,β₂ of the moment averages.  [default: 0.9,0.999]", callback=lambda v: _floats(v, "--betas"), show_default=False)] = None,
-    adam_eps: Annotated[float, typer.Option("--adam-eps", help="adam, adamw: eps in ε·m̂/(√v̂ + eps).")] = D.adam_eps,
-    alpha: Annotated[float, typer.Option("--alpha", help="rmsprop: smoothing constant of the squared-gradient average (with --momentum and --centered as PyTorch).")] = D.alpha,
-    centered: Annotated[bool, typer.Option("--centered", help="rmsprop: divide by the gradient's estimated standard deviation.")] = D.centered,
-    lr_decay: Annotated[float, typer.Option("--lr-decay", help="adagrad: ε_t = ε / (1 + (t−1)·lr_decay).")] = D.lr_decay,
-    warmup: Annotated[int, typer.Option("--warmup", help="Linear learning-rate warm-up over the first N epochs (any schedule).")] = D.warmup,
-    factor: Annotated[float, typer.Option("--factor", help="plateau: multiply the learning rate by this on a plateau.")] = D.factor,
-    plateau_patience: Annotated[int, typer.Option("--plateau-patience", help="plateau: epochs without improvement of the monitored loss before reducing.")] = D.plateau_patience,
-    threshold: Annotated[float, typer.Option("--threshold", help="plateau: relative improvement that counts (loss < best·(1 − threshold)).")] = D.threshold,
-    cooldown: Annotated[int, typer.Option("--cooldown", help="plateau: epochs to wait after a reduction.")] = D.cooldown,
-    clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", metavar="C", help="Scale each minibatch gradient to global L2 norm ≤ C before the update.", show_default=False)] = None,
+    optimizer: Annotated[OptimizerName, typer.Option("--optimizer", rich_help_panel="Optimisation", help="sgd (the lecture's), adam, adamw, rmsprop, adagrad (PyTorch's rules and defaults) or lbfgs (full batch, SciPy's L-BFGS-B; --epochs = its iterations).")] = OptimizerName(D.optimizer),
+    betas: Annotated[Optional[str], typer.Option("--betas", rich_help_panel="Optimisation", metavar="B1,B2", help="adam, adamw: β₁,β₂ of the moment averages.  [default: 0.9,0.999]", callback=lambda v: _floats(v, "--betas"), show_default=False)] = None,
+    adam_eps: Annotated[float, typer.Option("--adam-eps", rich_help_panel="Optimisation", help="adam, adamw: eps in ε·m̂/(√v̂ + eps).")] = D.adam_eps,
+    alpha: Annotated[float, typer.Option("--alpha", rich_help_panel="Optimisation", help="rmsprop: smoothing constant of the squared-gradient average (with --momentum and --centered as PyTorch).")] = D.alpha,
+    centered: Annotated[bool, typer.Option("--centered", rich_help_panel="Optimisation", help="rmsprop: divide by the gradient's estimated standard deviation.")] = D.centered,
+    lr_decay: Annotated[float, typer.Option("--lr-decay", rich_help_panel="Optimisation", help="adagrad: ε_t = ε / (1 + (t−1)·lr_decay).")] = D.lr_decay,
+    warmup: Annotated[int, typer.Option("--warmup", rich_help_panel="Optimisation", help="Linear learning-rate warm-up over the first N epochs (any schedule).")] = D.warmup,
+    factor: Annotated[float, typer.Option("--factor", rich_help_panel="Optimisation", help="plateau: multiply the learning rate by this on a plateau.")] = D.factor,
+    plateau_patience: Annotated[int, typer.Option("--plateau-patience", rich_help_panel="Optimisation", help="plateau: epochs without improvement of the monitored loss before reducing.")] = D.plateau_patience,
+    threshold: Annotated[float, typer.Option("--threshold", rich_help_panel="Optimisation", help="plateau: relative improvement that counts (loss < best·(1 − threshold)).")] = D.threshold,
+    cooldown: Annotated[int, typer.Option("--cooldown", rich_help_panel="Optimisation", help="plateau: epochs to wait after a reduction.")] = D.cooldown,
+    clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", rich_help_panel="Optimisation", metavar="C", help="Scale each minibatch gradient to global L2 norm ≤ C before the update.", show_default=False)] = None,
     class_weight: ClassWeight = None,
     sample_weight: SampleWeight = None,
-    ftol: Annotated[float, typer.Option("--ftol", help="lbfgs: SciPy's ftol (stop when the relative decrease of f is below it).")] = D.ftol,
-    gtol: Annotated[float, typer.Option("--gtol", help="lbfgs: SciPy's gtol (stop when every projected-gradient component is below it).")] = D.gtol,
-    maxcor: Annotated[int, typer.Option("--maxcor", help="lbfgs: SciPy's maxcor (correction pairs kept).")] = D.maxcor,
+    ftol: Annotated[float, typer.Option("--ftol", rich_help_panel="Optimisation", help="lbfgs: SciPy's ftol (stop when the relative decrease of f is below it).")] = D.ftol,
+    gtol: Annotated[float, typer.Option("--gtol", rich_help_panel="Optimisation", help="lbfgs: SciPy's gtol (stop when every projected-gradient component is below it).")] = D.gtol,
+    maxcor: Annotated[int, typer.Option("--maxcor", rich_help_panel="Optimisation", help="lbfgs: SciPy's maxcor (correction pairs kept).")] = D.maxcor,
 ):
     """Train an MLP on a CSV and save the run to runs/<id>/.
 
@@ -220,7 +239,7 @@ def train(
 
 # --- sweep --------------------------------------------------------------------------------------
 
-@app.command(short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
+@app.command(cls=Command, short_help="Run many trainings: grid or random search, seeds, k-fold CV.",
              no_args_is_help=True, options_metavar="DATA [TRAIN OPTIONS] [OPTIONS]",
              context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 def sweep(
@@ -295,14 +314,14 @@ def _sweep_request(ctx, swept: dict, spec_file, refit: bool, resume):
 
 # --- gradcheck ----------------------------------------------------------------------------------
 
-@app.command(short_help="Check backprop gradients against finite differences.")
+@app.command(cls=GroupedCommand, short_help="Check backprop gradients against finite differences.")
 def gradcheck(
     ctx: typer.Context,
     data: Data = None,
     hidden: Hidden = None,
-    samples: Annotated[int, typer.Option("--samples", help="Rows of DATA to check on (or random rows without DATA).")] = G.samples,
-    inputs: Annotated[int, typer.Option("--inputs", help="Random data: number of inputs.")] = G.inputs,
-    outputs: Annotated[int, typer.Option("--outputs", help="Random data: number of outputs (classes with --loss ce).")] = G.outputs,
+    samples: Annotated[int, typer.Option("--samples", rich_help_panel="Check", help="Rows of DATA to check on (or random rows without DATA).")] = G.samples,
+    inputs: Annotated[int, typer.Option("--inputs", rich_help_panel="Check", help="Random data: number of inputs.")] = G.inputs,
+    outputs: Annotated[int, typer.Option("--outputs", rich_help_panel="Check", help="Random data: number of outputs (classes with --loss ce).")] = G.outputs,
     reduction: ReductionOpt = Reduction(D.reduction),
     loss: LossOpt = Loss(D.loss),
     activation: ActivationOpt = Activation(D.activation),
@@ -318,13 +337,14 @@ def gradcheck(
     dropna: Dropna = D.dropna,
     sep: Sep = None,
     encoding: Encoding = None,
-    eps: Annotated[float, typer.Option("--eps", help="ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε.")] = G.eps,
-    tol: Annotated[float, typer.Option("--tol", help="Largest relative error that passes.")] = G.tol,
-    max_coords: Annotated[int, typer.Option("--max-coords", help="Check at most this many coordinates per tensor (a seeded sample beyond).")] = G.max_coords,
-    explain: Annotated[bool, typer.Option("--explain", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    eps: Annotated[float, typer.Option("--eps", rich_help_panel="Check", help="ε of the centered difference (f(θ+ε) − f(θ−ε)) / 2ε.")] = G.eps,
+    tol: Annotated[float, typer.Option("--tol", rich_help_panel="Check", help="Largest relative error that passes.")] = G.tol,
+    max_coords: Annotated[int, typer.Option("--max-coords", rich_help_panel="Check", help="Check at most this many coordinates per tensor (a seeded sample beyond).")] = G.max_coords,
+    explain: Annotated[bool, typer.Option("--explain", rich_help_panel="Check", help="Show every parameter; for the 2-2-1 network, the lecture's hand-derived ∂f/∂w1…∂f/∂b3 too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", rich_help_panel="Check", help="Print one JSON object instead of tables.")] = False,
     class_weight: ClassWeight = None,
     sample_weight: SampleWeight = None,
+    threads: Threads = "auto",
 ):
     """Check backprop's gradients against finite differences, parameter by parameter.
 
@@ -335,14 +355,16 @@ def gradcheck(
     from mlpcli import console, experiment
     from mlpcli.console.gradcheck import show_gradcheck
     from mlpcli.core import gradcheck as gc
+    from mlpcli.core.threads import blas_threads
 
     cfg = Config.from_dict(config.given_options(ctx), source="options")
     g = GradcheckSettings(samples, inputs, outputs, eps, tol, max_coords).validated(cfg)
     model, X, Y, row_weights = experiment.gradcheck_problem(cfg, g.samples, g.inputs, g.outputs)
-    report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
-                                weight_decay=cfg.resolved_weight_decay, eps=g.eps, tol=g.tol,
-                                max_coords=g.max_coords, seed=cfg.seed, keep_coordinates=explain,
-                                row_weights=row_weights)
+    with blas_threads(cfg.threads, model.sizes):
+        report = gc.check_gradients(model, X, Y, loss=cfg.loss, reduction=cfg.reduction,
+                                    weight_decay=cfg.resolved_weight_decay, eps=g.eps, tol=g.tol,
+                                    max_coords=g.max_coords, seed=cfg.seed,
+                                    keep_coordinates=explain, row_weights=row_weights)
     # the verdict is the exit status, even if the reader stops early (`… | head`)
     with contextlib.suppress(console.OutputClosed):
         if as_json:
@@ -358,7 +380,7 @@ RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, run name 
 LabelledData = Annotated[str, typer.Argument(help="CSV file or bundled dataset name.", show_default=False, metavar="DATA", autocompletion=complete_data)]
 
 
-@app.command(short_help="Predict with a trained run on a CSV.")
+@app.command(cls=Command, short_help="Predict with a trained run on a CSV.")
 def predict(
     run: RunArg,
     data: LabelledData,
@@ -367,7 +389,8 @@ def predict(
     sep: Sep = None,
     encoding: Encoding = None,
 ):
-    """Predict with a trained run on a CSV (the target column may be absent).
+    """Predict with a trained run on a CSV (the target column may be absent). Each output row
+    starts with `row`, the input's 0-based data row, and the true target when the file has it.
 
     Example: mlpcli predict latest datasets/xor.csv --out predictions.csv
     """
@@ -377,39 +400,37 @@ def predict(
     frame, warnings = runs.predict(run_obj, data, sep=sep, encoding=encoding)
     for w in warnings:
         console.warn(w)
-    text = frame.to_csv(index=False)
-    if out is None:
-        console.write_stdout(text)
-    else:
-        _write_output(out, text, "--out")
-        console.make_console(stderr=True).print(f"wrote {len(frame)} predictions to {out}")
+    _write_text(frame.to_csv(index=False), "-" if out is None else str(out), "--out",
+                f"wrote {len(frame)} predictions to {out}")
 
 
-@app.command(short_help="Score a trained run on labelled data.")
+@app.command(cls=Command, short_help="Score a trained run on labelled data.")
 def evaluate(
     run: RunArg,
     data: LabelledData,
+    split: Annotated[Optional[Split], typer.Option("--split", help="Rows of the run's own training file (same sha256) to score; any other file is scored whole.  [default: the held-out rows: test, else val]", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     runs_dir: RunsDir = D.runs_dir,
     sep: Sep = None,
     encoding: Encoding = None,
+    threads: Threads = "auto",
 ):
-    """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled data.
+    """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled
+    data, saying which rows were scored.
 
     Example: mlpcli evaluate latest datasets/xor.csv
     """
     from mlpcli import console, runs
 
     run_obj = runs.Run(runs.resolve_run(run, runs_dir))
-    scores, warnings = runs.evaluate(run_obj, data, sep=sep, encoding=encoding)
+    scores, warnings = runs.evaluate(run_obj, data, sep=sep, encoding=encoding,
+                                     split=split.value if split else None, threads=threads)
     for w in warnings:
         console.warn(w)
     if as_json:
         console.write_stdout(json.dumps(scores) + "\n")
         return
-    items = [(k, console.fmt(v, "acc" if k == "accuracy" else
-                             "int" if k == "rows" else "loss")) for k, v in scores.items()]
-    console.make_console().print(console.key_value_table(f"{run_obj.id} on {data}", items))
+    console.make_console().print(console.evaluation_table(run_obj.id, data, scores))
 
 
 @app.command(short_help="Export a run as an ONNX model, preprocessing included.")
@@ -433,16 +454,21 @@ def export(
 
 # --- runs ---------------------------------------------------------------------------------------
 
-@runs_app.command("list")
+@runs_app.command("list", cls=Command)
 def runs_list(
-    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="[SWEEP]", autocompletion=complete_run)] = None,
+    sweep: Annotated[Optional[str], typer.Argument(help="A sweep: list its trials instead.", show_default=False, metavar="SWEEP", autocompletion=complete_run)] = None,
     runs_dir: RunsDir = D.runs_dir,
-    sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column (ascending; e.g. val_loss).  [default: newest first]", show_default=False)] = None,
-    csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write the rows as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
+    sort: Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN", help="Sort by this column, ascending; -COLUMN (e.g. --sort=-val_acc) for descending.  [default: newest first]", show_default=False)] = None,
+    desc: Annotated[bool, typer.Option("--desc", help="Sort descending (best accuracy first with --sort val_acc).")] = False,
+    columns: Annotated[Optional[list[str]], typer.Option("--columns", "-c", metavar="COLUMNS", help="Show these columns (comma-separated, e.g. id,lr,val_acc).", callback=_names, show_default=False)] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column, even wider than the terminal.")] = False,
+    csv: Annotated[Optional[str], typer.Option("--csv", metavar="FILE|-", help="Write every column as CSV to FILE, or '-' for stdout.", show_default=False)] = None,
 ):
     """One row per run (a sweep: one row, or its trials with SWEEP): options, status, metrics.
+    Columns whose value is the same in every run are left out (and named) to fit the terminal;
+    a column that differs between runs is never left out.
 
-    Example: mlpcli runs list --sort val_loss
+    Example: mlpcli runs list --sort=-val_acc
     """
     from mlpcli import console, runs
 
@@ -451,22 +477,18 @@ def runs_list(
         if not runs.is_sweep(runs_dir):
             raise ConfigError(f"{sweep!r} is a run, not a sweep; 'mlpcli runs show {sweep}' "
                               f"shows it")
-    frame = runs.list_runs(runs_dir, sort=sort or ("id" if sweep else None))
+    frame = runs.list_runs(runs_dir, sort=sort or ("id" if sweep else None), descending=desc)
     if csv is not None:
-        text = frame.to_csv(index=False)
-        if csv == "-":
-            console.write_stdout(text)
-        else:
-            _write_output(Path(csv), text, "--csv")
+        _write_text(frame.to_csv(index=False), csv, "--csv", f"wrote {len(frame)} runs to {csv}")
         return
     out = console.make_console()
     if frame.empty:
         out.print(f"no runs in {runs_dir}; train one with: mlpcli train xor")
         return
-    out.print(console.runs_table(frame, width=out.width))
+    console.print_runs_listing(out, console.runs_listing(frame, out.width, columns, wide))
 
 
-@runs_app.command("show")
+@runs_app.command("show", cls=Command)
 def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
     """A run's configuration, status, metrics, files and loss curve.
 
@@ -502,7 +524,7 @@ def _run_view(run, details: bool = False):
     return view
 
 
-@runs_app.command("compare", short_help="Compare runs: differing options, metrics.")
+@runs_app.command("compare", cls=Command, short_help="Compare runs: differing options, metrics.")
 def runs_compare(
     run_ids: Annotated[list[str], typer.Argument(help="Two or more runs.", show_default=False, metavar="RUN...", autocompletion=complete_run)],
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE.png", help="Save the overlaid loss curves to this PNG.", show_default=False)] = None,
@@ -518,7 +540,7 @@ def runs_compare(
         raise typer.BadParameter("give at least two runs to compare", param_hint="RUN_IDS")
     selected = [runs.Run(runs.resolve_run(r, runs_dir)) for r in run_ids]
     out = console.make_console()
-    out.print(console.compare_table([_run_view(r) for r in selected]))
+    console.print_uncut(out, console.compare_table([_run_view(r) for r in selected], out.width))
     if plot is not None:
         from mlpcli.report.plots import comparison_plot
 
@@ -547,7 +569,7 @@ def runs_export_mlflow(
 
 # --- datasets -----------------------------------------------------------------------------------
 
-@datasets_app.command("list")
+@datasets_app.command("list", cls=Command)
 def datasets_list():
     """Name, rows, features, target and task of every bundled dataset.
 
@@ -558,31 +580,40 @@ def datasets_list():
     console.make_console().print(console.datasets_table(data.describe_bundled()))
 
 
-@datasets_app.command("make")
+@datasets_app.command("make", cls=Command)
 def datasets_make(
-    kind: Annotated[Kind, typer.Argument(help="Which dataset to generate.")],
+    kind: Annotated[Kind, typer.Argument(help="Which dataset to generate: moons, circles, spirals, sine or xor.", metavar="KIND", show_default=False)],
     n: Annotated[Optional[int], typer.Option("--n", help="Number of rows.  [default: per kind]", min=1, show_default=False)] = None,
     noise: Annotated[Optional[float], typer.Option("--noise", help="Noise level σ.  [default: per kind]", min=0, show_default=False)] = None,
-    seed: Seed = 0,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the generator: the same seed gives the same rows.", callback=_seed)] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", help="Write here instead of stdout.", show_default=False)] = None,
 ):
     """Generate a seeded dataset as CSV (target last).
 
     Example: mlpcli datasets make moons --n 500 --noise 0.1 --out moons.csv
     """
-    from mlpcli import console
     from mlpcli.data import generate
 
     try:
         frame = generate.generate(kind.value, n=n, noise=noise, seed=seed)
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    floats = frame.select_dtypes("float").columns
+    frame[floats] = frame[floats] + 0.0  # -0.0 → 0.0: the CSV never holds "-0"
     text = frame.to_csv(index=False, float_format="%.6g")
-    if out is None:
+    _write_text(text, "-" if out is None else str(out), "--out", f"wrote {len(frame)} rows to {out}")
+
+
+def _write_text(text: str, target: str, flag: str, done: str) -> None:
+    """Write a command's text to stdout ('-') or to the file `target`, then say `done` on
+    stderr (stdout may be the data)."""
+    from mlpcli import console
+
+    if target == "-":
         console.write_stdout(text)
-    else:
-        _write_output(out, text, "--out")
-        typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
+        return
+    _write_output(Path(target), text, flag)
+    console.make_console(stderr=True).print(done, soft_wrap=True, markup=False)
 
 
 def _write_output(path: Path, content: str | bytes, flag: str) -> None:
@@ -605,6 +636,7 @@ def _version(value: bool):
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="On an error, show the traceback instead of one line (anywhere on the command line).")] = False,
 ):
     """Train small neural networks on CSV data, check their gradients, inspect the runs.
 

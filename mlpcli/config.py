@@ -118,6 +118,11 @@ class Config:
     ftol: float = 2.220446049250313e-09  # lbfgs: SciPy's ftol (relative decrease of f)
     gtol: float = 1e-05  # lbfgs: SciPy's gtol (largest projected-gradient component)
     maxcor: int = 10  # lbfgs: SciPy's maxcor (corrections kept: the curvature memory)
+    # --- held-out evaluation and CPU threads ---
+    test_frac: float = 0.0  # fraction of rows held out as test rows, scored once at the end
+    val_file: str | None = None  # validation rows from this CSV instead of a split
+    test_file: str | None = None  # test rows from this CSV instead of a split
+    threads: int = 0  # BLAS threads; 0 = auto (the rule in mlpcli/core/threads.py)
 
     # --- construction ----------------------------------------------------------------------
 
@@ -194,6 +199,8 @@ class Config:
         check_count("--seed", self.seed, low=0)
         if self.val_frac is not None and not 0 <= self.val_frac < 1:
             raise ConfigError(f"--val-frac must be in [0, 1); got {self.val_frac}")
+        check_held_out(self.val_frac, self.test_frac, self.val_file, self.test_file)
+        check_count("--threads", self.threads, low=0)
         if not 0 <= self.momentum < 1:
             raise ConfigError(f"--momentum must be in [0, 1); got {self.momentum}")
         if self.nesterov and self.momentum == 0:
@@ -304,6 +311,20 @@ def check_widths(widths) -> None:
     if not widths or any(not 1 <= h <= INT64_MAX for h in widths):
         raise ConfigError(f"--hidden: layer widths must be whole numbers ≥ 1, e.g. 16 or 64,32; "
                           f"got {','.join(map(str, widths))!r}")
+
+
+def check_held_out(val_frac, test_frac, val_file, test_file) -> None:
+    """ConfigError for a test fraction out of range, fractions that leave no training rows, or
+    a file and a fraction both choosing the same held-out rows."""
+    if not 0 <= test_frac < 1:  # also rejects NaN
+        raise ConfigError(f"--test-frac must be in [0, 1); got {test_frac}")
+    if val_frac is not None and test_frac and val_frac + test_frac >= 1:
+        raise ConfigError(f"--val-frac {val_frac} and --test-frac {test_frac} leave no training "
+                          f"rows (together they must be below 1)")
+    if test_file and test_frac:
+        raise ConfigError("--test-file and --test-frac both choose the test rows; give one")
+    if val_file and val_frac:
+        raise ConfigError("--val-file and --val-frac both choose the validation rows; give one")
 
 
 def check_runs_dir(value) -> None:
@@ -455,7 +476,7 @@ def train_options(given: dict, *, config: Path | None = None, resume: str | None
             raise ConfigError("--resume continues a run with its own options; it cannot be "
                               "combined with --config")
         resume_path = find_run(resume, runs_dir)
-        changed = sorted(set(given) - {"epochs", "checkpoint_every", "runs_dir"})
+        changed = sorted(set(given) - {"epochs", "checkpoint_every", "runs_dir", "threads"})
         if changed:
             got = "DATA" if changed[0] == "data" else f"--{_flag(changed[0])}"
             raise ConfigError(f"--resume continues a run with its own options; only --epochs "

@@ -22,9 +22,10 @@ from mlpcli.config import Config
 from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
 from mlpcli.core.metrics import regression_scores
+from mlpcli.core.threads import blas_threads
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
 from mlpcli.core.weights import row_weights
-from mlpcli.data import Dataset, Preprocessor, load_dataset
+from mlpcli.data import Dataset, Preprocessor, dataset_for
 from mlpcli.errors import ConfigError, RunError
 
 
@@ -35,14 +36,7 @@ class Outcome:
     summary: dict
 
 
-def load_data(cfg: Config, rng: np.random.Generator, frame=None) -> Dataset:
-    """The data of `cfg` (or `frame`, a DataFrame standing for the CSV named cfg.data)."""
-    return load_dataset(
-        cfg.data, target=cfg.target or None, features=cfg.features or None,
-        drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
-        val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
-        dtype=np.dtype(cfg.dtype), sample_weight=cfg.sample_weight, frame=frame,
-    )
+load_data = dataset_for  # the Dataset of a Config (or of a DataFrame), as `mlpcli train` loads it
 
 
 def build_model(cfg: Config, pre: Preprocessor, rng: np.random.Generator) -> MLP:
@@ -122,17 +116,33 @@ def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
     weights = objective_weights(trainer.cfg, data)
     for (split, X, Y), R in zip((("train", data.X_train, data.Y_train),
                                  ("val", data.X_val, data.Y_val)), weights):
-        if len(X) == 0:
-            continue
-        loss, acc, bacc = trainer.evaluate(X, Y, R)
-        out[f"{split}_loss"] = loss
-        if acc is not None:
-            out[f"{split}_acc"] = acc
-            out[f"{split}_bacc"] = bacc
-        if data.preprocessor.task == "regression":
-            scores = regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std)
+        if len(X):
+            scores = split_scores(trainer, X, Y, data, R)
             out.update({f"{split}_{k}": v for k, v in scores.items()})
     return out
+
+
+def split_scores(trainer: Trainer, X, Y, data: Dataset, R=None) -> dict:
+    """loss, and acc and bacc (classification) or r2 and rmse (regression), of the weights on
+    X, Y; `R`: the rows' weights (--class-weight, --sample-weight) in the loss."""
+    loss, acc, bacc = trainer.evaluate(X, Y, R)
+    out = {"loss": loss}
+    if acc is not None:
+        out["acc"] = acc
+        out["bacc"] = bacc
+    if data.preprocessor.task == "regression":
+        out.update(regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std))
+    return out
+
+
+def scores_on_test_rows(trainer: Trainer, data: Dataset) -> dict | None:
+    """summary.json's `test`: the kept weights scored once, after training, on the test rows
+    (which neither training nor early stopping saw); None without test rows."""
+    if data.X_test is None:
+        return None
+    held = data.held_out_files.get("test")
+    return {"rows": len(data.X_test), "file": held["path"] if held else None,
+            **split_scores(trainer, data.X_test, data.Y_test, data)}
 
 
 def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
@@ -171,7 +181,9 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
                                   {"argv": argv, "at": runs.now_iso()}]
         summary.update(task=data.preprocessor.task, dropped_rows=data.n_dropped)
         try:
-            return _train_in(path, cfg, data, model, rng, summary, callbacks, resume, on_start)
+            with blas_threads(cfg.threads, model.sizes) as threads:
+                return _train_in(path, cfg, data, model, rng, summary, callbacks, resume,
+                                 on_start, threads)
         except BaseException as e:
             if resume is None and not (path / "config.json").exists():
                 _discard_new_run(path)  # stopped before training wrote anything: leave nothing
@@ -184,15 +196,18 @@ def train(cfg: Config, *, callbacks=(), argv=None, resume: Path | None = None,
 
 
 def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: dict,
-              callbacks, resume, on_start) -> Outcome:
+              callbacks, resume, on_start, threads: dict) -> Outcome:
     pre = data.preprocessor
     config = {
         "options": cfg.to_dict(),
         "dataset": {"path": str(data.path), "sha256": data.sha256, "rows": data.n_rows,
                     "columns": data.n_columns, "train_rows": len(data.X_train),
-                    "val_rows": len(data.X_val), "dropped_rows": data.n_dropped},
+                    "val_rows": len(data.X_val), "dropped_rows": data.n_dropped,
+                    "test_rows": 0 if data.X_test is None else len(data.X_test),
+                    **{f"{split}_file": record for split, record in data.held_out_files.items()}},
         "argv": summary["argv"],
         "versions": versions(),
+        "threads": threads,  # BLAS threads used: {"threads": n, "auto": bool, "blas": name}
     }
     rows_X, rows_Y, rows = ((data.X_val, data.Y_val, data.val_rows) if len(data.X_val)
                             else (data.X_train, data.Y_train, data.train_rows))
@@ -220,6 +235,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
     info = {"id": path.name, "path": path, "dataset": data.path, "task": pre.task,
             "classes": pre.classes, "targets": pre.targets, "layers": model.sizes,
             "train_rows": len(data.X_train), "val_rows": len(data.X_val),
+            "test_rows": 0 if data.X_test is None else len(data.X_test),
             "warnings": data.warnings, "config": cfg, "resumed_from": trainer.epoch}
     t0 = time.time()
     try:
@@ -248,6 +264,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
         "stopped_early": result.stopped_early, "error": result.message or None,
         "best": _record_at(trainer, result.best_epoch),
         "final": summary_metrics(trainer, data),
+        "test": scores_on_test_rows(trainer, data),
     }
     try:
         writer.finish(**summary)
@@ -294,7 +311,7 @@ def _resumable_summary(path: Path) -> dict:
                           f"more epochs would stop again at once; start a new run from its "
                           f"weights instead: mlpcli train {data} --init {weights} --patience 0")
     for key in ("ended", "seconds", "wall_seconds", "epochs_run", "best_epoch",
-                "stopped_early", "error", "best", "final"):
+                "stopped_early", "error", "best", "final", "test"):
         summary.pop(key, None)
     return summary
 
@@ -346,8 +363,8 @@ def _restore(trainer: Trainer, path: Path, state: dict) -> None:
     metrics = runs.Run(path).metrics()
     kept = metrics[metrics["epoch"] <= trainer.epoch]
     text = (path / "metrics.csv").read_bytes()
-    if (len(kept) < len(metrics) or text[-1:] != b"\n"
-            or not text.startswith(",".join(runs.METRICS_COLUMNS).encode() + b"\n")):
+    header = (",".join(runs.METRICS_COLUMNS) + "\n").encode()  # an older run: new columns
+    if len(kept) < len(metrics) or text[-1:] != b"\n" or not text.startswith(header):
         with runs.writing(path / "metrics.csv"):
             runs.write_atomic(path / "metrics.csv", kept.to_csv(index=False).encode())
     # the epochs before the checkpoint, so that the summary's best epoch is found among them

@@ -276,7 +276,7 @@ def test_categorical_features_round_trip_through_predict(cli, tmp_path, runs_dir
     assert r.code == 0, r.err
     pred = pd.read_csv(io.StringIO(r.out))
     assert len(pred) == 6
-    assert list(pred.columns) == ["pred_label", "score_no", "score_yes"]
+    assert list(pred.columns) == ["row", "pred_label", "score_no", "score_yes"]  # no label column
     assert set(pred["pred_label"]) <= {"yes", "no"}
     np.testing.assert_allclose(pred[["score_no", "score_yes"]].sum(axis=1), 1.0)
     warnings = r.err.splitlines()

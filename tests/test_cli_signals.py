@@ -112,7 +112,11 @@ def test_ctrl_c_at_start_up_never_prints_a_traceback(tmp_path, delay):
         return  # CPython's own start-up (runpy finding the package), before mlpcli's code runs
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
-    assert len(err.strip().splitlines()) <= 1, err
+    # (CPython's C modules may warn when an import they were in is interrupted and retried,
+    # e.g. "./Modules/_decimal/…: warning: mpd_setminalloc …": not mlpcli's lines)
+    ours = [line for line in err.splitlines() if line.strip()
+            and not line.startswith("./Modules/")]
+    assert len(ours) <= 1, err
 
 
 @pytest.mark.parametrize("args", [["datasets", "make", "moons"], ["runs", "list"],

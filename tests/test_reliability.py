@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
 LONG = ("--epochs", "100000", "--patience", "0", "--checkpoint-every", "0.2")
 METRICS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds", "grad_norm",
-           "val_bacc"]
+           "val_bacc", "train_r2", "val_r2"]
 
 
 # --- helpers -------------------------------------------------------------------------------------

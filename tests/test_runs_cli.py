@@ -11,7 +11,7 @@ from conftest import run_dirs
 from mlpcli import runs
 
 METRICS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds", "grad_norm",
-           "val_bacc"]
+           "val_bacc", "train_r2", "val_r2"]
 
 
 def train(cli, *args):
@@ -114,10 +114,11 @@ def test_predict_reproduces_the_recorded_predictions(cli, runs_dir, tmp_path):
     r = cli("predict", "latest", tmp_path / "val.csv")
     assert r.code == 0, r.err
     predicted = pd.read_csv(io.StringIO(r.out))
-    assert list(predicted.columns) == ["pred_species", "score_setosa", "score_versicolor",
-                                       "score_virginica"]
+    assert list(predicted.columns) == ["row", "pred_species", "score_setosa",
+                                       "score_versicolor", "score_virginica"]
+    assert list(predicted["row"]) == list(range(len(rows)))  # the input's rows (no target)
     assert list(predicted["pred_species"]) == list(recorded["pred_species"])
-    np.testing.assert_allclose(predicted.iloc[:, 1:], recorded.iloc[:, 3:], rtol=1e-12)
+    np.testing.assert_allclose(predicted.iloc[:, 2:], recorded.iloc[:, 3:], rtol=1e-12)
     r = cli("predict", "latest", tmp_path / "val.csv", "--out", tmp_path / "p.csv")
     assert r.code == 0 and pd.read_csv(tmp_path / "p.csv").shape == predicted.shape
     rows.drop(columns=["petal_width"]).to_csv(tmp_path / "missing.csv", index=False)
@@ -146,7 +147,7 @@ def test_evaluate_regression_reports_r2_and_rmse_in_original_units(cli, runs_dir
     frame.to_csv(tmp_path / "price.csv", index=False)
     train(cli, tmp_path / "price.csv", "--epochs", "300", "--val-frac", "0")
     scores = json.loads(cli("evaluate", "latest", tmp_path / "price.csv", "--json").out)
-    assert set(scores) == {"loss", "r2", "rmse", "rows"}
+    assert set(scores) == {"loss", "r2", "rmse", "rows", "split", "source"}
     run = runs.Run(runs.resolve_run("latest", runs_dir))
     model, pre = run.model()
     pred = pre.decode(model.forward(pre.transform(frame)))["pred_price"].to_numpy()
@@ -216,4 +217,5 @@ def test_runs_list_fits_the_terminal_without_cutting_cells(cli, runs_dir, monkey
     assert "…" not in r.out  # no squeezed cells
     row = next(line for line in lines if "iris" in line)
     assert "finished" in row and "%" in row  # id, status and accuracy always stay
-    assert ("seed" in r.out) == (columns >= 200)  # the least useful column goes first
+    header = r.out.split("─")[0]  # (the line under the table names what was left out)
+    assert ("seed" in header) == (columns >= 200)  # the least useful column goes first

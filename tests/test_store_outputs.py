@@ -73,7 +73,7 @@ def full(work) -> Path:
 @pytest.fixture(scope="module")
 def expected(work) -> str:
     r = mlpcli(work, "predict", "latest", "xor")
-    assert r.returncode == 0 and r.stdout.startswith("pred_y"), r.stderr
+    assert r.returncode == 0 and r.stdout.startswith("row,y,pred_y"), r.stderr
     return r.stdout
 
 

@@ -15,9 +15,12 @@ from mlpcli.console.tables import (
     RunView,
     compare_table,
     datasets_table,
+    evaluation_table,
     key_value_table,
+    print_runs_listing,
+    print_uncut,
     run_report,
-    runs_table,
+    runs_listing,
 )
 from mlpcli.console.terminal import (
     OutputClosed,
@@ -32,5 +35,6 @@ from mlpcli.console.terminal import (
 )
 
 __all__ = ["OutputClosed", "OutputFailed", "RunView", "TrainingDisplay", "compare_table",
-           "datasets_table", "error", "fmt", "key_value_table", "make_console", "run_report",
-           "runs_table", "silence", "warn", "write_stdout"]
+           "datasets_table", "error", "evaluation_table", "fmt", "key_value_table",
+           "make_console", "print_runs_listing", "print_uncut", "run_report", "runs_listing",
+           "silence", "warn", "write_stdout"]

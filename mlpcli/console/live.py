@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from mlpcli.config import Config
+from mlpcli.console.tables import test_scores
 from mlpcli.console.terminal import (
     SUMMARY_METRICS,
     OutputClosed,
@@ -24,6 +27,7 @@ from mlpcli.console.terminal import (
     is_live,
     make_console,
     metric_kind,
+    warn,
 )
 
 PLAIN_LINE_SECONDS = 5.0  # non-terminal output: at most one progress line this often
@@ -34,29 +38,34 @@ def _layers(sizes) -> str:
     return "-".join(str(s) for s in sizes)
 
 
+def _epoch_columns(classification: bool, has_val: bool) -> list[tuple[str, str, str]]:
+    """(record field, heading, fmt kind) of the columns shown for each epoch."""
+    score, kind, heading = ("acc", "acc", "acc") if classification else ("r2", "loss", "R²")
+    columns = [("train_loss", "train loss", "loss"), ("val_loss", "val loss", "loss"),
+               (f"train_{score}", f"train {heading}", kind),
+               (f"val_{score}", f"val {heading}", kind)]
+    return [c for c in columns if has_val or not c[0].startswith("val")]
+
+
 def epoch_table(records, classification: bool, has_val: bool) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("epoch", justify="right")
-    table.add_column("train loss", justify="right")
-    if has_val:
-        table.add_column("val loss", justify="right")
-    if classification:
-        table.add_column("train acc", justify="right")
-        if has_val:
-            table.add_column("val acc", justify="right")
-    table.add_column("lr", justify="right")
-    table.add_column("time", justify="right")
+    columns = _epoch_columns(classification, has_val)
+    for heading in ["epoch", *(c[1] for c in columns), "lr", "time"]:
+        table.add_column(heading, justify="right")
     for r in records:
-        row = [str(r.epoch), fmt(r.train_loss)]
-        if has_val:
-            row.append(fmt(r.val_loss))
-        if classification:
-            row.append(fmt(r.train_acc, "acc"))
-            if has_val:
-                row.append(fmt(r.val_acc, "acc"))
-        row += [fmt(r.lr), fmt(r.seconds, "seconds")]
-        table.add_row(*row)
+        table.add_row(str(r.epoch), *(fmt(getattr(r, key), kind) for key, _, kind in columns),
+                      fmt(r.lr), fmt(r.seconds, "seconds"))
     return table
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
+def resume_command(path) -> str:
+    """`mlpcli train --resume ID`, with --runs-dir unless the run is in the default folder."""
+    where = "" if Path(path).parent == Path(Config.runs_dir) else f" --runs-dir {path.parent}"
+    return f"mlpcli train --resume {path.name}{where}"
 
 
 class TrainingDisplay:
@@ -95,7 +104,9 @@ class TrainingDisplay:
         self.total = cfg.epochs
         self.classification = info["task"] == "classification"
         self.has_val = info["val_rows"] > 0
-        if self.quiet:
+        if self.quiet:  # warnings still matter: on stderr
+            for w in info["warnings"]:
+                warn(w)
             return
         task = info["task"]
         if self.classification:
@@ -103,8 +114,9 @@ class TrainingDisplay:
             more = ", …" if len(info["classes"]) > 10 else ""
             task += f" ({len(info['classes'])} classes: {classes}{more})"
         self._print(f"[bold]training[/] {cfg.data}: {task}")
+        test = f" / {info['test_rows']} test" if info.get("test_rows") else ""
         self._print(f"layers {_layers(info['layers'])}  ·  {info['train_rows']} train / "
-                    f"{info['val_rows']} validation rows  ·  seed {cfg.seed}")
+                    f"{info['val_rows']} validation{test} rows  ·  seed {cfg.seed}")
         from mlpcli.core.optim import describe  # (loaded by now: training is set up)
 
         self._print(describe(cfg))
@@ -158,7 +170,11 @@ class TrainingDisplay:
         that did not finish, why (a signal when `signalled`, else the output) and how to go on."""
         console, s = self.console, outcome.summary
         final = s.get("final") or {}
-        head = f"{s['status']}: {s['epochs_run']} epochs in {fmt(s.get('seconds'), 'seconds')}"
+        done = _epochs(s["epochs_run"])
+        head = f"{s['status']}: {done} in {fmt(s.get('seconds'), 'seconds')}"
+        if s["status"] == "diverged":  # the same epoch as the error below
+            head = (f"diverged in epoch {s['epochs_run'] + 1}; the weights after {done} "
+                    f"({fmt(s.get('seconds'), 'seconds')}) are saved")
         if s.get("stopped_early"):
             head += f" (stopped early; weights of the best epoch, {s['best_epoch']})"
         console.print(head)
@@ -168,31 +184,33 @@ class TrainingDisplay:
             parts.append(f"{s['dropped_rows']} rows with missing values dropped (--dropna)")
         if parts:
             console.print("  ·  ".join(parts))
+        if s.get("test"):
+            console.print(test_scores(s["test"]))
         console.print(f"run saved to {outcome.path}")
         if s["status"] == "diverged":
             error(s["error"])
         elif s["status"] == "interrupted":
             epochs = outcome.result.epochs_run
-            hint = (f"continue with: mlpcli train --resume {outcome.path.name} "
-                    f"--runs-dir {outcome.path.parent}")
-            if self.output_error and not signalled:
-                error(f"{self.output_error}: training stopped after epoch {epochs}; {hint}")
+            # never wrapped inside the command: it stays copy-pasteable at any width
+            hint = resume_command(outcome.path)
+            if self.output_error and not signalled:  # one line: an error
+                error(f"{self.output_error}: training stopped after epoch {epochs}; continue "
+                      f"with: {hint}")
             elif self.output_closed and not signalled:
                 make_console(stderr=True).print(
-                    f"output closed: training stopped after epoch {epochs}; {hint}")
-            else:
-                console.print(f"interrupted after epoch {epochs}; {hint}")
+                    f"output closed: training stopped after epoch {epochs}; continue with: "
+                    f"{hint}", soft_wrap=True, markup=False)
+            else:  # the command on a line of its own
+                console.print(f"interrupted after epoch {epochs}; continue with:")
+                console.print(f"  {hint}", soft_wrap=True, markup=False, highlight=False)
 
     # rendering ------------------------------------------------------------------------------
 
     def _line(self, r) -> str:
-        parts = [f"epoch {r.epoch}/{self.total}", f"train_loss {fmt(r.train_loss)}"]
-        if r.val_loss is not None:
-            parts.append(f"val_loss {fmt(r.val_loss)}")
-        if r.train_acc is not None:
-            parts.append(f"train_acc {fmt(r.train_acc, 'acc')}")
-        if r.val_acc is not None:
-            parts.append(f"val_acc {fmt(r.val_acc, 'acc')}")
+        parts = [f"epoch {r.epoch}/{self.total}"]
+        parts += [f"{key} {fmt(getattr(r, key), kind)}" for key, _, kind in
+                  _epoch_columns(self.classification, self.has_val)
+                  if getattr(r, key) is not None]
         parts.append(fmt(r.seconds, "seconds"))
         return "  ".join(parts)
 

@@ -38,6 +38,8 @@ class EpochRecord:
     seconds: float  # wall-clock training time since the run started, at the end of this epoch
     grad_norm: float | None = None  # the epoch's largest global gradient norm, before clipping
     val_bacc: float | None = None  # balanced accuracy: the mean of the per-class recalls
+    train_r2: float | None = None  # regression: 1 − train_loss / (the loss of predicting ȳ)
+    val_r2: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +88,10 @@ class Trainer:
         self.clip_norm = cfg.clip_norm
         self.track_norm = cfg.clip_norm is not None
 
+        # regression: R² = 1 − loss / loss of always predicting the rows' mean (pooled over
+        # the targets; with one target exactly the usual R²)
+        self._mean_loss = None if classification else {
+            "train": self._loss_of_mean(Y_train), "val": self._loss_of_mean(self.Y_val)}
         labels = predicted_class(Y_train) if classification else None
         batch_size, shuffle = (len(X_train), False) if self.lbfgs else (cfg.batch_size,
                                                                          cfg.shuffle)
@@ -161,8 +167,7 @@ class Trainer:
             if not (math.isfinite(loss_sum) and math.isfinite(np.dot(theta, theta))):
                 self._restore_epoch_start()
                 status = "diverged"
-                message = (f"training diverged in epoch {epoch} (loss or weights became "
-                           f"non-finite at --lr {lr:g}); try a smaller --lr, e.g. {lr / 10:g}")
+                message = diverged_message(epoch, lr, self.cfg)
                 break
             train_acc = correct / len(self.plan.X) if self.classification else None
             if self._end_epoch(epoch, loss_sum / self.train_weight, train_acc, lr, grad_norm,
@@ -185,7 +190,8 @@ class Trainer:
         self.elapsed = self._elapsed_before + (time.perf_counter() - self._start)
         self.epoch = epoch
         record = EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, lr, self.elapsed,
-                             grad_norm, val_bacc)
+                             grad_norm, val_bacc, self._r2(train_loss, "train"),
+                             self._r2(val_loss, "val"))
         self.history.append(record)
 
         # remember the best epoch; early stopping after `patience` epochs without one
@@ -267,6 +273,18 @@ class Trainer:
         return (loss_sum / total, int(hits.sum()) / max(len(X), 1),
                 float(np.mean(hits[seen] / counts[seen])) if seen.any() else None)
 
+    def _loss_of_mean(self, Y) -> float | None:
+        """Per-example loss of predicting each column's mean (reporting units); None if 0."""
+        if Y is None or len(Y) == 0 or self.cfg.loss != "mse":
+            return None
+        loss = self.loss_value_fn(np.broadcast_to(Y.mean(axis=0), Y.shape), Y,
+                                  self.loss_weights) / len(Y)
+        return loss if loss > 0 else None
+
+    def _r2(self, loss, split: str) -> float | None:
+        base = None if self._mean_loss is None or loss is None else self._mean_loss[split]
+        return None if base is None else 1.0 - loss / base
+
     # --- state ----------------------------------------------------------------------------
 
     def _save_epoch_start(self):
@@ -313,6 +331,22 @@ class Trainer:
         self.best_epoch = int(state["best_epoch"])
         np.copyto(self.best_theta, state["best_theta"])
         self.wait = int(state["wait"])
+
+
+def diverged_message(epoch: int, lr: float, cfg) -> str:
+    """Why training stopped and what to change. With --reduction sum the step grows with the
+    batch: above the default batch size, --reduction mean with lr·(default batch) takes the step
+    the default batch size would."""
+    from mlpcli.config import Config
+
+    message = (f"training diverged in epoch {epoch} (loss or weights became non-finite at "
+               f"--lr {lr:g}); try a smaller --lr, e.g. {lr / 10:g}")
+    default_batch = Config.batch_size
+    if cfg.reduction == "sum" and cfg.batch_size > default_batch:
+        message += (f", or --reduction mean --lr {lr * default_batch:g}: the summed gradient "
+                    f"of --batch-size {cfg.batch_size} takes {cfg.batch_size / default_batch:g}× "
+                    f"the step of the default {default_batch}")
+    return message
 
 
 def _nothing(*args):

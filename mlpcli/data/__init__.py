@@ -11,10 +11,18 @@
 
 from mlpcli.data.bundled import bundled_dir, bundled_names, describe_bundled, resolve_data
 from mlpcli.data.csvread import read_csv
-from mlpcli.data.dataset import Dataset, default_val_frac, load_dataset, split_rows
+from mlpcli.data.dataset import (
+    Dataset,
+    dataset_for,
+    default_val_frac,
+    load_dataset,
+    split_rows,
+    train_val_test,
+)
 from mlpcli.data.preprocess import Preprocessor
 from mlpcli.data.source import file_sha256
 
-__all__ = ["Dataset", "Preprocessor", "bundled_dir", "bundled_names", "default_val_frac",
+__all__ = ["Dataset", "Preprocessor", "bundled_dir", "bundled_names", "dataset_for",
+           "default_val_frac", "train_val_test",
            "describe_bundled", "file_sha256", "load_dataset", "read_csv", "resolve_data",
            "split_rows"]

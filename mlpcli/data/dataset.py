@@ -3,8 +3,9 @@
 The flow of `load_dataset`:
 
     resolve_data → read_csv → select columns → parse each column (number, bool or text;
-    missing and infinite cells) → task and classes → train/val split → fit a Preprocessor on
-    the train rows → arrays X_train, Y_train, X_val, Y_val.
+    missing and infinite cells) → task and classes → train/val/test split → fit a Preprocessor
+    on the train rows → arrays X_train, Y_train, X_val, Y_val (X_test, Y_test with a test split)
+    → --val-file / --test-file read with that Preprocessor (their columns and classes checked).
 
 The fitted `Preprocessor` is saved in model.json and re-applied by `predict`/`evaluate`. Nothing
 here prints; every problem a user can fix is a one-line `DataError` (the data) or `ConfigError`
@@ -16,12 +17,12 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from mlpcli.config import TASKS
+from mlpcli.config import TASKS, Config, check_held_out
 from mlpcli.core.losses import LOSSES
 from mlpcli.data.bundled import resolve_data
 from mlpcli.data.columns import (
@@ -64,6 +65,11 @@ class Dataset:
     warnings: list[str]
     w_train: np.ndarray | None = None  # --sample-weight: the training rows' weights (float64)
     w_val: np.ndarray | None = None  # …and the validation rows'
+    # held-out test rows (--test-frac: of this file; --test-file: of that file), never trained on
+    X_test: np.ndarray | None = None
+    Y_test: np.ndarray | None = None
+    test_rows: np.ndarray | None = None
+    held_out_files: dict = field(default_factory=dict)  # "val"/"test" → {path, sha256, rows}
 
 
 def default_val_frac(n_rows: int) -> float:
@@ -94,12 +100,16 @@ def load_dataset(
     dtype=np.float64,
     sample_weight: str | None = None,
     frame=None,
+    test_frac: float = 0.0,
+    val_file: str | Path | None = None,
+    test_file: str | Path | None = None,
 ) -> Dataset:
     """Read, check, encode, split and standardize a CSV (see the module docstring).
     `sample_weight`: a numeric column of per-row weights ≥ 0, then not a feature.
     `frame`: a DataFrame to use instead of reading `data` (then only the name of the data),
     as the scikit-learn-style estimators pass their arrays."""
     _check_options(task, loss, val_frac, dtype)
+    check_held_out(val_frac, test_frac, val_file, test_file)
     if frame is None:
         path = resolve_data(data)
         stream = open_source(path)  # read once if it is a pipe: hashed and parsed from memory
@@ -131,10 +141,11 @@ def load_dataset(
     pre = Preprocessor.for_columns(feature_cols, target_cols, task=task, classes=classes,
                                    loss=loss, standardize=standardize)
 
-    # split, then fit the standardization on the train rows (all rows without a validation split)
-    vf = default_val_frac(len(rows)) if val_frac is None else float(val_frac)
-    train, val = split_rows(len(rows), vf, rng)
-    fit_rows = None if len(val) == 0 else train
+    # split, then fit the standardization on the train rows (all rows without held-out rows)
+    vf = (0.0 if val_file else default_val_frac(len(rows))) if val_frac is None else float(val_frac)
+    labels = pre.encode(target_cols, source) if task == "classification" else None
+    train, val, test = train_val_test(len(rows), vf, test_frac, rng, labels)
+    fit_rows = None if len(val) + len(test) == 0 else train
     X_train = pre.raw_inputs(feature_cols, source, fit_rows)
     Y_raw = pre.raw_targets(target_cols, source, fit_rows) if task == "regression" else None
     pre.fit(X_train, Y_raw, source, dtype)
@@ -144,13 +155,27 @@ def load_dataset(
     Y_train = pre.encode(target_cols, source, fit_rows)
     Y_val = pre.encode(target_cols, source, val)
     weights = _sample_weights(columns, weight_col, rows, train, source)
+    held_out = {}
+    if len(test):
+        X_test = pre.raw_inputs(feature_cols, source, test)
+        pre.standardize_inputs(X_test)
+        held_out["test"] = (X_test, pre.encode(target_cols, source, test), rows[test])
+    files = {}
+    for split, held_file in (("val", val_file), ("test", test_file)):
+        if held_file:
+            held_out[split], files[split] = _held_out_file(held_file, split, pre, sep, encoding)
+    if "val" in files:
+        X_val, Y_val, val_rows = held_out["val"]
+    else:
+        val_rows = rows[val]
+    X_test, Y_test, test_rows = held_out.get("test", (None, None, None))
     return Dataset(
         X_train=np.ascontiguousarray(X_train, dtype=dtype),
         Y_train=np.ascontiguousarray(Y_train, dtype=dtype),
         X_val=np.ascontiguousarray(X_val, dtype=dtype),
         Y_val=np.ascontiguousarray(Y_val, dtype=dtype),
         train_rows=rows[train],
-        val_rows=rows[val],
+        val_rows=val_rows,
         preprocessor=pre,
         path=path,
         sha256=sha256(),
@@ -158,9 +183,14 @@ def load_dataset(
         n_columns=n_columns,
         val_frac=vf,
         n_dropped=n_dropped,
-        warnings=notes + _dropna_note(n_dropped, n_rows, first_bad) + _load_warnings(pre, Y_train),
+        warnings=notes + _dropna_note(n_dropped, n_rows, first_bad) + _load_warnings(pre, Y_train)
+        + list(pre.warnings),
         w_train=None if weights is None else weights[train if fit_rows is not None else ...],
-        w_val=None if weights is None else weights[val],
+        w_val=None if weights is None or "val" in files else weights[val],
+        X_test=None if X_test is None else np.ascontiguousarray(X_test, dtype=dtype),
+        Y_test=None if Y_test is None else np.ascontiguousarray(Y_test, dtype=dtype),
+        test_rows=test_rows,
+        held_out_files=files,
     )
 
 
@@ -183,6 +213,32 @@ def frame_sha256(df) -> str:
     digest = hashlib.sha256("\x1f".join(df.columns).encode())
     digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def dataset_for(cfg: Config, rng: np.random.Generator, frame=None) -> Dataset:
+    """The Dataset of a run's options, as `mlpcli train` loads it (split drawn from `rng`);
+    `frame`: a DataFrame standing for the CSV named cfg.data (the estimators')."""
+    return load_dataset(
+        cfg.data, target=cfg.target or None, features=cfg.features or None,
+        drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
+        val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
+        dtype=np.dtype(cfg.dtype), sample_weight=cfg.sample_weight, test_frac=cfg.test_frac,
+        val_file=cfg.val_file, test_file=cfg.test_file, frame=frame,
+    )
+
+
+def _held_out_file(data, split: str, pre: Preprocessor, sep, encoding):
+    """(X, Y, rows) of a --val-file/--test-file, encoded with the training file's Preprocessor
+    (a missing column or a label that is not a training class is a DataError), and its record."""
+    path = resolve_data(data)
+    stream = open_source(path)
+    frame = read_csv(stream, sep=sep, encoding=encoding)
+    X = pre.transform(frame)
+    Y = pre.encode_targets(frame)
+    if len(X) == 0:
+        raise ConfigError(f"--{split}-file {path}: no data rows")
+    record = {"path": str(path), "sha256": stream.sha256(), "rows": len(X)}
+    return (X, Y, np.arange(len(X))), record
 
 
 def _decimal_comma_notes(attrs: dict, columns: dict) -> list[str]:
@@ -287,12 +343,48 @@ def split_rows(n: int, vf: float, rng: np.random.Generator) -> tuple[np.ndarray,
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
+def train_val_test(n: int, vf: float, tf: float, rng: np.random.Generator,
+                   labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) row positions, each ascending. First ceil(tf·n) test rows — a
+    stratified sample when `labels` (one-hot or 0/1 targets, classification) are given — then
+    ceil(vf·m) validation rows of the m rows left, drawn as `split_rows` draws them. Without a
+    test split the generator is used exactly as before (the same rows and weights as ever)."""
+    n_test = _n_val(tf, n)
+    if n_test == 0:
+        train, val = split_rows(n, vf, rng)
+        return train, val, np.arange(0)
+    if n - n_test < 1:
+        raise ConfigError(f"--test-frac {tf} leaves no training rows ({n} rows)")
+    test = _stratified_sample(n, n_test, rng, None if labels is None else _class_of(labels))
+    rest = np.setdiff1d(np.arange(n), test)
+    train, val = split_rows(len(rest), vf, rng)
+    return rest[train], rest[val], test
+
+
+def _class_of(Y: np.ndarray) -> np.ndarray:
+    return (Y[:, 0] > 0.5).astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
+
+
+def _stratified_sample(n: int, k: int, rng: np.random.Generator, classes) -> np.ndarray:
+    """`k` of `n` row positions, ascending, at random; with `classes`, each class contributes
+    in proportion to its size (largest remainders round the quotas to whole rows)."""
+    perm = rng.permutation(n)
+    if classes is None:
+        return np.sort(perm[:k])
+    counts = np.bincount(classes)
+    quota = counts * k / n
+    take = np.floor(quota).astype(np.intp)
+    extra = np.argsort(-(quota - take), kind="stable")[: k - take.sum()]
+    take[extra] += 1
+    by_class = perm[np.argsort(classes[perm], kind="stable")]  # each class in random order
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.sort(np.concatenate([by_class[s : s + t] for s, t in zip(starts, take)]))
+
+
 def _n_val(vf: float, n: int) -> int:
     """ceil(vf·n), not rounded up by float noise (0.1 · 30 = 3.0000000000000004 → 3)."""
     k = vf * n
     return round(k) if math.isclose(k, round(k)) else math.ceil(k)
-
-
 
 
 def _load_warnings(pre: Preprocessor, Y_train: np.ndarray) -> list[str]:

@@ -1,4 +1,9 @@
-"""Inference with a saved run: predictions for a CSV, and scores on labelled data."""
+"""Inference with a saved run: predictions for a CSV, and scores on labelled data.
+
+`evaluate` knows which rows of DATA the run held out: when DATA is the run's training file (the
+same sha256) it scores one split of it — the test rows if the run has them, else the validation
+rows, or the rows `split` names — by drawing the run's split again from its seed.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,16 @@ import math
 
 import numpy as np
 
+from mlpcli.config import Config
 from mlpcli.core.losses import LOSSES, predicted_class
 from mlpcli.core.metrics import regression_scores
-from mlpcli.data import read_csv, resolve_data
+from mlpcli.core.threads import AUTO, blas_threads
+from mlpcli.data import dataset_for, read_csv, resolve_data
+from mlpcli.data.source import open_source
+from mlpcli.errors import ConfigError
 from mlpcli.runs.run import Run
+
+SPLITS = ("train", "val", "test", "all")
 
 
 def _read_frame(data, sep=None, encoding=None):
@@ -17,26 +28,48 @@ def _read_frame(data, sep=None, encoding=None):
 
 
 def predict(run: Run, data, sep=None, encoding=None):
-    """(predictions DataFrame, warnings) for the rows of a CSV, with the run's preprocessing."""
-    return predict_frame(run, _read_frame(data, sep, encoding))
+    """(predictions DataFrame, warnings) for the rows of a CSV, with the run's preprocessing:
+    `row` (the 0-based data row, to join back on), the true target(s) when the CSV has them,
+    then the predictions — the columns of the run's predictions.csv."""
+    import pandas as pd
+
+    frame = _read_frame(data, sep, encoding)
+    predicted, warnings = predict_frame(run, frame)
+    known = pd.DataFrame({"row": np.arange(len(frame))})
+    for name in run.model_info()["targets"]:
+        if name in frame.columns:
+            known[name] = frame[name].to_numpy()
+    return pd.concat([known, predicted], axis=1), warnings
 
 
 def predict_frame(run: Run, frame):
-    """`predict` for a DataFrame of the CSV's columns (as read_csv returns them)."""
+    """(the model's predictions, warnings) for a DataFrame of the CSV's columns (as read_csv
+    returns them): `pred_<target>` and the class probabilities or scores."""
     model, pre = run.model()
     X = pre.transform(frame, dtype=model.dtype)
-    return pre.decode(model.forward(X)), list(pre.warnings)
+    return pre.decode(model.forward(X)).reset_index(drop=True), list(pre.warnings)
 
 
-def evaluate(run: Run, data, sep=None, encoding=None) -> tuple[dict, list[str]]:
+def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None,
+             threads: int = AUTO) -> tuple[dict, list[str]]:
     """(scores, warnings): loss (per-example mean, as logged in training) and accuracy or
-    R²/RMSE on labelled data; a score that is not finite is None (JSON null), never NaN."""
+    R²/RMSE on labelled data, with `split` (the rows scored: train, val, test or all), `rows` and `source` (what DATA is
+    to the run: "training file", "validation file", "test file" or "other file"). `threads`:
+    BLAS threads for the forward pass (AUTO: by the network's size). A score that is not
+    finite is None (JSON null), never NaN."""
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     model, pre = run.model()
-    frame = _read_frame(data, sep, encoding)
+    stream = open_source(resolve_data(data))
+    frame = read_csv(stream, sep=sep, encoding=encoding)
+    source, split, rows = _scored_rows(run, stream.sha256(), split)
+    if rows is not None:
+        frame = frame.iloc[rows]
     X = pre.transform(frame, dtype=np.float64)
     Y = pre.encode_targets(frame, dtype=np.float64)
     model64 = model.astype(np.float64)
-    Yhat = model64.forward(X)
+    with blas_threads(threads, model.sizes):
+        Yhat = model64.forward(X)
     loss_name = run.model_info().get("loss", "mse")
     loss = LOSSES[loss_name][1](Yhat, Y, pre.output_weights) / len(X)
     scores = {"loss": loss}
@@ -45,6 +78,43 @@ def evaluate(run: Run, data, sep=None, encoding=None) -> tuple[dict, list[str]]:
     else:
         scores.update(regression_scores(Yhat, Y, pre.y_std))
     scores = {k: (float(v) if math.isfinite(v) else None) for k, v in scores.items()}
-    scores["rows"] = len(X)
-    return scores, list(pre.warnings)
+    return {"split": split, "rows": len(X), "source": source, **scores}, list(pre.warnings)
+
+
+def _scored_rows(run: Run, sha256: str, split: str | None):
+    """(what DATA is to the run, the split scored, its row positions or None for all rows)."""
+    dataset = run.config().get("dataset", {})
+    for kind in ("val", "test"):
+        if (dataset.get(f"{kind}_file") or {}).get("sha256") == sha256:
+            _whole_file_only(split, kind, f"the run's {_NAMES[kind]} file")
+            return f"{_NAMES[kind]} file", kind, None
+    if dataset.get("sha256") != sha256:
+        _whole_file_only(split, "all", "not the run's training file (its sha256 differs)")
+        return "other file", "all", None
+    cfg = Config.from_dict(run.config()["options"], source=str(run.path / "config.json"))
+    held = dataset_for(cfg.replace(val_file=None, test_file=None),
+                       np.random.default_rng(cfg.seed))
+    rows = {"train": held.train_rows, "val": held.val_rows,
+            "test": np.arange(0) if held.test_rows is None else held.test_rows}
+    if split is None:  # the held-out rows: test if there are some, else validation
+        split = next((s for s in ("test", "val") if len(rows[s])), "train")
+    if split == "all":  # the rows training read (without those --dropna left out)
+        return "training file", split, np.sort(np.concatenate(list(rows.values())))
+    if len(rows[split]) == 0:
+        elsewhere = dataset.get(f"{split}_file")
+        where = (f"they are in {elsewhere['path']}; evaluate on that file" if elsewhere
+                 else "choose another --split")
+        raise ConfigError(f"run {run.id} has no {_NAMES[split]} rows in its training file; "
+                          f"{where}")
+    return "training file", split, rows[split]
+
+
+_NAMES = {"train": "training", "val": "validation", "test": "test", "all": "all"}
+
+
+def _whole_file_only(split: str | None, natural: str, what: str) -> None:
+    """--split picks rows of the run's training file; any other file is scored whole."""
+    if split is not None and split != natural:
+        raise ConfigError(f"--split {split} picks rows of the run's training file; this DATA "
+                          f"is {what}, so all its rows are scored (leave out --split)")
 

@@ -19,8 +19,9 @@ from mlpcli.runs.files import load_npz, read_json
 from mlpcli.runs.lock import is_locked
 
 METRICS_COLUMNS = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "lr", "seconds",
-                   "grad_norm", "val_bacc"]
-LEGACY_METRICS_COLUMNS = METRICS_COLUMNS[:7]  # before grad_norm and val_bacc: still readable
+                   "grad_norm", "val_bacc", "train_r2", "val_r2"]
+# the columns of older runs, still read (their missing columns empty)
+LEGACY_METRICS_COLUMNS = (METRICS_COLUMNS[:7], METRICS_COLUMNS[:9])
 
 
 @dataclass
@@ -28,6 +29,9 @@ class Run:
     """A run directory opened for reading. Each accessor raises RunError for a bad file."""
 
     path: Path
+
+    def __post_init__(self):
+        self.path = Path(self.path)  # runs.Run("runs/<id>") as well as runs.Run(Path(...))
 
     @property
     def id(self) -> str:
@@ -81,18 +85,16 @@ class Run:
             frame = pd.read_csv(io.StringIO(text))
         except Exception as e:  # pandas raises several parser error types
             raise RunError(f"{path}: damaged CSV ({e})") from None
-        if list(frame.columns) == LEGACY_METRICS_COLUMNS:
+        if list(frame.columns) in LEGACY_METRICS_COLUMNS:
             frame = frame.reindex(columns=METRICS_COLUMNS)
         if list(frame.columns) != METRICS_COLUMNS:
             raise RunError(f"{path}: unexpected columns {list(frame.columns)}")
         if frame.empty:  # a header only: no epoch completed yet
             return frame.astype(float).astype({"epoch": int})
-        for column in METRICS_COLUMNS:  # every cell a number or empty
-            values = frame[column]
-            if not pd.api.types.is_numeric_dtype(values) or not np.isfinite(
-                    values.dropna()).all():
-                raise RunError(f"{path}: damaged (column {column!r} holds text or "
-                               f"non-finite values)")
+        for column in METRICS_COLUMNS:  # every cell a number or empty (a loss may be inf:
+            values = frame[column]  # a validation loss that overflowed as training diverged)
+            if not pd.api.types.is_numeric_dtype(values):
+                raise RunError(f"{path}: damaged (column {column!r} holds text)")
         epochs = frame["epoch"]
         if epochs.isna().any() or (epochs != np.floor(epochs)).any():
             raise RunError(f"{path}: damaged (column 'epoch' holds non-integers)")

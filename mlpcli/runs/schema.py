@@ -152,7 +152,7 @@ OPTIONS = fields({
     "dtype": one_of(*DTYPES),
 })
 
-CONFIG = fields({"options": OPTIONS, "dataset": optional(dict_of(scalar)),
+CONFIG = fields({"options": OPTIONS, "dataset": optional(dict_of(plain)),  # (held-out files)
                  "argv": optional(list_of(text)), "versions": optional(dict_of(scalar)),
                  # a sweep trial's: its sweep, trial id, fold and swept values
                  "sweep": optional(fields({"params": optional(dict_of(plain))}))},

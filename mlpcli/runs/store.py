@@ -188,7 +188,9 @@ class RunWriter:
         from mlpcli.report.plots import loss_plot  # matplotlib only when a run ends
 
         title = self.summary.get("name") or self.path.name
-        self._write("loss.png", loss_plot(Run(self.path).metrics(), title))
+        # the epoch whose weights are saved: the best one where early stopping restored it
+        kept = trainer.best_epoch if trainer.last_theta is not None else trainer.epoch
+        self._write("loss.png", loss_plot(Run(self.path).metrics(), title, kept_epoch=kept))
 
     def write_checkpoint(self, trainer) -> None:
         state = trainer.state()
@@ -269,7 +271,9 @@ def run_name(path: Path) -> str:
 
 
 def resolve_run(spec: str, runs_dir="runs") -> Path:
-    """A run by path, id, unique id prefix, 'latest', or name (the newest run with it)."""
+    """A run by path, id, unique id prefix, 'latest', or name (the newest run with it); `spec`
+    may be a str or a Path."""
+    spec = str(spec)
     as_path = Path(spec)
     if as_path.is_dir() and ((as_path / "config.json").exists()
                              or (as_path / "summary.json").exists()):
@@ -302,8 +306,8 @@ def resolve_run(spec: str, runs_dir="runs") -> Path:
 # --- the library side of `runs list` ------------------------------------
 
 LIST_COLUMNS = ["id", "name", "dataset", "status", "kind", "trials", "epochs", "hidden", "lr",
-                "batch_size", "seed",
-                "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "best_epoch",
+                "batch_size", "seed", "train_loss", "val_loss", "train_acc", "val_acc",
+                "test_loss", "test_acc", "test_r2", "seconds", "best_epoch",
                 "loss", "activation", "error", "path"]
 
 
@@ -337,6 +341,8 @@ def run_row(run: Run) -> dict:
         final = summary.get("final") or {}
         for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
             row[key] = final.get(key)
+        test = summary.get("test") or {}  # the held-out test rows' scores, when there are some
+        row.update(test_loss=test.get("loss"), test_acc=test.get("acc"), test_r2=test.get("r2"))
         row["status"] = run.status()  # checks model.json and weights.npz too
     except RunError as e:
         problems.append(str(e))
@@ -360,9 +366,9 @@ def run_row(run: Run) -> dict:
     return row
 
 
-def list_runs(runs_dir="runs", sort: str | None = None):
-    """All runs, and each sweep as one row, as a DataFrame, newest first, or sorted ascending
-    by `sort`."""
+def list_runs(runs_dir="runs", sort: str | None = None, descending: bool = False):
+    """All runs, and each sweep as one row, as a DataFrame, newest first, or sorted by `sort`
+    (ascending; descending with `descending` or a leading '-': '-val_acc'); empty cells last."""
     import pandas as pd
 
     paths = sorted(run_dirs(runs_dir) + sweep_dirs(runs_dir))[::-1]
@@ -372,8 +378,10 @@ def list_runs(runs_dir="runs", sort: str | None = None):
     for column in ("epochs", "batch_size", "seed", "best_epoch", "trials"):  # 50, not 50.0
         frame[column] = frame[column].astype("Int64")
     if sort is not None:
+        descending, sort = descending or sort.startswith("-"), sort.removeprefix("-")
         if sort not in LIST_COLUMNS:
             raise ConfigError(f"--sort {sort!r} is not a column; choose one of: "
                               f"{', '.join(LIST_COLUMNS)}")
-        frame = frame.sort_values(sort, kind="stable", na_position="last")
+        frame = frame.sort_values(sort, kind="stable", na_position="last",
+                                  ascending=not descending)
     return frame.reset_index(drop=True)
