@@ -355,7 +355,8 @@ def evaluate(
     sep: Sep = None,
     encoding: Encoding = None,
 ):
-    """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled data.
+    """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled data,
+    with the per-class report and confusion matrix, or R², RMSE and MAE per target.
 
     Example: mlpcli evaluate latest datasets/xor.csv
     """
@@ -366,9 +367,15 @@ def evaluate(
     if as_json:
         console.write_stdout(json.dumps(scores) + "\n")
         return
+    from mlpcli.console.insight import report_renderables
+
+    report = scores.pop("report")
     items = [(k, console.fmt(v, "acc" if k == "accuracy" else
                              "int" if k == "rows" else "loss")) for k, v in scores.items()]
-    console.make_console().print(console.key_value_table(f"{run_obj.id} on {data}", items))
+    out = console.make_console()
+    for renderable in [console.key_value_table(f"{run_obj.id} on {data}", items), "",
+                       *report_renderables(report)]:
+        out.print(renderable)
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -413,6 +420,7 @@ def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
     Example: mlpcli runs show latest
     """
     from mlpcli import console, runs
+    from mlpcli.console.insight import summary_report
 
     path = runs.resolve_run(run, runs_dir)
     out = console.make_console()
@@ -425,7 +433,8 @@ def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
                                        sweep.leaderboard()):
             out.print(renderable)
         return
-    for renderable in console.run_report(_run_view(runs.Run(path), details=True)):
+    view = _run_view(runs.Run(path), details=True)
+    for renderable in [*console.run_report(view), *summary_report(view.summary)]:
         out.print(renderable)
 
 

@@ -21,7 +21,7 @@ from mlpcli import __version__, runs
 from mlpcli.config import Config
 from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
-from mlpcli.core.metrics import regression_scores
+from mlpcli.core.metrics import outputs_report, regression_scores
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
 from mlpcli.data import Dataset, Preprocessor, load_dataset
 from mlpcli.errors import ConfigError, RunError
@@ -102,7 +102,9 @@ def predictions_frame(model: MLP, pre: Preprocessor, X, Y, rows):
 
 
 def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
-    """Final metrics of the saved weights on the training and validation rows."""
+    """Final metrics of the saved weights on the training and validation rows, and "report":
+    the full report (metrics.outputs_report) on the validation rows (the training rows
+    without a validation split), with "split" saying which."""
     out = {}
     for split, X, Y in (("train", data.X_train, data.Y_train), ("val", data.X_val, data.Y_val)):
         if len(X) == 0:
@@ -114,6 +116,12 @@ def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
         if data.preprocessor.task == "regression":
             scores = regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std)
             out.update({f"{split}_{k}": v for k, v in scores.items()})
+    split, X, Y = (("val", data.X_val, data.Y_val) if len(data.X_val)
+                   else ("train", data.X_train, data.Y_train))
+    pre = data.preprocessor
+    out["report"] = {"split": split, **outputs_report(
+        trainer.model.forward(X), Y, task=pre.task, classes=pre.classes, loss=trainer.cfg.loss,
+        y_std=pre.y_std, targets=pre.targets)}
     return out
 
 

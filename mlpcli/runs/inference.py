@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlpcli.core.losses import LOSSES, predicted_class
-from mlpcli.core.metrics import regression_scores
+from mlpcli.core.metrics import outputs_report, regression_scores
 from mlpcli.data import read_csv, resolve_data
 from mlpcli.runs.store import Run
 
@@ -23,7 +23,9 @@ def predict(run: Run, data, sep=None, encoding=None):
 
 
 def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
-    """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data."""
+    """Loss (per-example mean, as logged in training) and accuracy or R²/RMSE on labelled data,
+    and under "report" the full report (metrics.outputs_report: per-class scores and the
+    confusion matrix, or per-target regression scores)."""
     model, pre = run.model()
     frame = _read_frame(data, sep, encoding)
     X = pre.transform(frame, dtype=np.float64)
@@ -38,5 +40,7 @@ def evaluate(run: Run, data, sep=None, encoding=None) -> dict:
     else:
         scores.update(regression_scores(Yhat, Y, pre.y_std))
     scores["rows"] = len(X)
+    scores["report"] = outputs_report(Yhat, Y, task=pre.task, classes=pre.classes,
+                                      loss=loss_name, y_std=pre.y_std, targets=pre.targets)
     return scores
 
