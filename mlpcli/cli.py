@@ -164,6 +164,7 @@ def train(
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
     config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
+    animate: Annotated[bool, typer.Option("--animate", help="Also write training.gif: the decision boundary every few epochs (two inputs).")] = D.animate,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ):
     """Train an MLP on a CSV and save the run to runs/<id>/.
@@ -414,16 +415,25 @@ def runs_list(
 
 
 @runs_app.command("show")
-def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
+def runs_show(
+    run: RunArg,
+    runs_dir: RunsDir = D.runs_dir,
+    plots: Annotated[bool, typer.Option("--plots", help="(Re)draw the run's pictures from its files and data first (loss.png, confusion.png, boundary.png, …).")] = False,
+):
     """A run's configuration, status, metrics, files and loss curve.
 
-    Example: mlpcli runs show latest
+    Example: mlpcli runs show latest --plots
     """
     from mlpcli import console, runs
-    from mlpcli.console.insight import summary_report
+    from mlpcli.console.insight import pictures_lines, summary_report
 
     path = runs.resolve_run(run, runs_dir)
     out = console.make_console()
+    if plots and runs.is_sweep(path):
+        raise ConfigError(f"--plots draws one run's pictures; give a trial: {run}/TRIAL")
+    if plots:
+        for line in pictures_lines(path, *runs.redraw_pictures(runs.Run(path))):
+            out.print(line)
     if runs.is_sweep(path):
         from mlpcli.console.sweep import sweep_report
         from mlpcli.sweep.store import SweepDir

@@ -96,6 +96,7 @@ class Config:
     runs_dir: str = "runs"  # where run directories are created
     name: str | None = None  # a name for the run (part of its id)
     checkpoint_every: float = 5.0  # seconds between checkpoints; 0 = off
+    animate: bool = False  # write training.gif: the decision boundary every few epochs
 
     # --- construction ----------------------------------------------------------------------
 

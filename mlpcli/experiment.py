@@ -25,6 +25,7 @@ from mlpcli.core.metrics import outputs_report, regression_scores
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
 from mlpcli.data import Dataset, Preprocessor, load_dataset
 from mlpcli.errors import ConfigError, RunError
+from mlpcli.report.draw import Snapshots, draw_pictures
 
 
 @dataclass
@@ -174,12 +175,17 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
     }
     rows_X, rows_Y, rows = ((data.X_val, data.Y_val, data.val_rows) if len(data.X_val)
                             else (data.X_train, data.Y_train, data.train_rows))
+    snapshots = [Snapshots(cfg.epochs)] if cfg.animate else []  # weights for training.gif
     writer = runs.RunWriter(
         path, config=config, model_info=model_info(cfg, model, pre), summary=summary,
         checkpoint_every=cfg.checkpoint_every, append_metrics=resume is not None,
         predictions=lambda m: predictions_frame(m, pre, rows_X, rows_Y, rows),
+        pictures=lambda m: draw_pictures(
+            m, pre, {"train": (data.X_train, data.Y_train),
+                     "validation": (data.X_val, data.Y_val)},
+            snapshots=snapshots[0] if snapshots else None, title=cfg.name or path.name),
     )
-    trainer = make_trainer(cfg, data, model, rng, callbacks=[writer, *callbacks])
+    trainer = make_trainer(cfg, data, model, rng, callbacks=[*snapshots, writer, *callbacks])
     if resume is not None:
         _restore(trainer, path, cfg)
         summary["resumed"][-1]["epoch"] = trainer.epoch

@@ -93,3 +93,10 @@ def summary_report(summary: dict) -> list:
     if "classes" not in report:
         return ["", Text(f"On the {rows}", style="bold"), regression_table(report)]
     return ["", Text(f"On the {rows}", style="bold"), confusion_table(report)]
+
+
+def pictures_lines(path, written: list[str], notes: list[str]) -> list:
+    """What `runs show --plots` drew, and what it left out."""
+    lines = [Text(f"drew {', '.join(written)} in {path}", style="green")]
+    lines += [Text(f"note: {note}", style="yellow") for note in notes]
+    return [*lines, ""]

@@ -6,7 +6,7 @@
 """
 
 from mlpcli.runs.files import load_npz, read_json, save_npz, write_atomic, write_json
-from mlpcli.runs.inference import evaluate, predict
+from mlpcli.runs.inference import evaluate, predict, redraw_pictures
 from mlpcli.runs.sweeps import is_sweep, sweep_dirs
 from mlpcli.runs.store import (
     METRICS_COLUMNS,
@@ -28,6 +28,6 @@ from mlpcli.runs.store import (
 
 __all__ = ["METRICS_COLUMNS", "RUN_FILES", "Run", "RunWriter", "create_run_dir", "evaluate",
            "is_sweep", "list_runs", "load_checkpoint", "load_npz", "metrics_line", "now_iso",
-           "predict", "process_alive",
+           "predict", "process_alive", "redraw_pictures",
            "read_json", "resolve_run", "run_dirs", "run_name", "run_row", "sanitize_name",
            "save_npz", "sweep_dirs", "write_atomic", "write_json"]

@@ -80,15 +80,18 @@ class RunWriter:
 
     Begin: config.json, model.json, summary.json (status running), metrics.csv header.
     Every epoch: one metrics line (flushed); checkpoint.npz every `checkpoint_every` seconds.
-    End: weights.npz, predictions.csv, loss.png, checkpoint.npz, and summary.json last.
+    End: weights.npz, predictions.csv, loss.png and the other pictures, checkpoint.npz, and
+    summary.json last.
     """
 
     def __init__(self, path: Path, *, config: dict, model_info: dict, summary: dict,
-                 checkpoint_every: float = 0.0, predictions=None, append_metrics: bool = False):
+                 checkpoint_every: float = 0.0, predictions=None, append_metrics: bool = False,
+                 pictures=None):
         self.path = Path(path)
         self.config, self.model_info, self.summary = config, model_info, summary
         self.checkpoint_every = checkpoint_every
         self.predictions = predictions  # callable(model) -> DataFrame, run at the end
+        self.pictures = pictures  # callable(model) -> ({file name: bytes}, notes), at the end
         self.append_metrics = append_metrics
         self._metrics_fd = None
         self._last_checkpoint = time.monotonic()
@@ -129,6 +132,8 @@ class RunWriter:
         metrics = pd.read_csv(self.path / "metrics.csv")
         title = self.summary.get("name") or self.path.name
         write_atomic(self.path / "loss.png", loss_plot(metrics, title))
+        if self.pictures is not None:
+            self.summary["pictures"] = write_pictures(self.path, *self.pictures(trainer.model))
 
     # pieces -----------------------------------------------------------------------------------
 
@@ -156,6 +161,13 @@ class RunWriter:
         """Write summary.json with its final fields (status, metrics, times)."""
         self.summary.update(fields)
         write_json(self.path / "summary.json", self.summary)
+
+
+def write_pictures(path: Path, files: dict[str, bytes], notes: list[str]) -> dict:
+    """Write a run's pictures; what summary.json records of them."""
+    for name, content in files.items():
+        write_atomic(path / name, content)
+    return {"written": sorted(files), "skipped": notes}
 
 
 def metrics_line(record) -> str:

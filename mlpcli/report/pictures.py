@@ -1,0 +1,267 @@
+"""The pictures of what a network learned (matplotlib, Agg): one function per picture, plain
+arrays in, PNG (or GIF) bytes out. Sizes are fixed in pixels (DPI 100), as the README lists:
+
+    confusion.png  560 × 480        roc.png     480 × 480
+    fit.png        960 × 400 per target (up to 4 targets)
+    boundary.png   640 × 560        hidden.png  200 × 200 per unit, up to 8 per row
+    training.gif   480 × 420 per frame
+
+Nothing here evaluates a network: the callers pass the outputs they got from its own forward
+pass (see report/views.py).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from mlpcli.report.plots import plt
+
+DPI = 100  # figure sizes below are in inches: pixels / DPI
+POINT_STYLE = {"train": {"marker": "o", "s": 22}, "validation": {"marker": "^", "s": 30}}
+CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+                "#7f7f7f", "#bcbd22", "#17becf"]  # matplotlib's tab10, class k ↦ colour k
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _class_color(k: int) -> str:
+    return CLASS_COLORS[k % len(CLASS_COLORS)]
+
+
+# --- classification ---------------------------------------------------------------------------
+
+def confusion_picture(report: dict, title: str = "") -> bytes:
+    """The confusion matrix normalised by true class, each cell also giving its count."""
+    labels, counts = report["labels"], np.asarray(report["confusion"])
+    shares = np.asarray(report["confusion_normalized"])
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    K = len(labels)
+    if K <= 20:  # beyond that the numbers would not fit their cells
+        for i in range(K):
+            for j in range(K):
+                ax.text(j, i, f"{counts[i, j]}\n{100 * shares[i, j]:.0f}%", ha="center",
+                        va="center", fontsize=9 if K <= 6 else 6,
+                        color="white" if shares[i, j] > 0.5 else "black")
+    ticks = range(K)
+    ax.set_xticks(ticks, labels, rotation=45 if K > 4 else 0, ha="right" if K > 4 else "center")
+    ax.set_yticks(ticks, labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title or f"Confusion matrix (accuracy {100 * report['accuracy']:.1f}%)")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def roc_picture(roc: dict, title: str = "") -> bytes:
+    """The ROC curve of the positive class, with the chance diagonal and the AUC."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.8))
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="chance")
+    auc = "undefined" if roc["auc"] is None else f"{roc['auc']:.3f}"
+    ax.plot(roc["fpr"], roc["tpr"], color="C0", drawstyle="default", label=f"AUC {auc}")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title or f"ROC, positive class {roc['positive']!r}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return _png(fig)
+
+
+# --- regression -------------------------------------------------------------------------------
+
+MAX_FIT_TARGETS = 4  # fit.png: one row of two panels per target, the first four
+
+
+def fit_picture(true: np.ndarray, pred: np.ndarray, targets: list[str]) -> bytes:
+    """Per target: predicted against true with the identity line, and residuals against
+    predicted. `true`, `pred`: (rows, targets) in original units."""
+    shown = targets[:MAX_FIT_TARGETS]
+    fig, axes = plt.subplots(len(shown), 2, figsize=(9.6, 4.0 * len(shown)), squeeze=False)
+    for k, name in enumerate(shown):
+        t, p = true[:, k], pred[:, k]
+        ax, res = axes[k]
+        low, high = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        ax.plot([low, high], [low, high], color="0.5", linestyle="--", label="identity")
+        ax.scatter(t, p, s=12, alpha=0.7, color="C0")
+        ax.set_xlabel(f"true {name}")
+        ax.set_ylabel(f"predicted {name}")
+        ax.set_title(f"{name}: predicted against true")
+        ax.legend(loc="upper left")
+        res.axhline(0, color="0.5", linestyle="--")
+        res.scatter(p, t - p, s=12, alpha=0.7, color="C1")
+        res.set_xlabel(f"predicted {name}")
+        res.set_ylabel("residual (true − predicted)")
+        res.set_title(f"{name}: residuals")
+        for a in (ax, res):
+            a.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+# --- the input plane (2-D) and line (1-D) -------------------------------------------------------
+
+def _draw_plane(ax, plane, field, points, classes, *, classification: bool, positive: bool):
+    """The model's output over the plane as a filled contour, the data points on top.
+
+    field: per grid point, the predicted class index, P(positive class), or the prediction.
+    points: {"train"/"validation": (X (n, 2), true (n,), wrong (n,) bool or None)}.
+    """
+    xx, yy = plane.xx, plane.yy
+    Z = field.reshape(xx.shape)
+    if classification and positive:
+        levels = np.linspace(0, 1, 11)
+        filled = ax.contourf(xx, yy, Z, levels=levels, cmap="RdBu_r", alpha=0.75)
+        ax.contour(xx, yy, Z, levels=[0.5], colors="black", linewidths=1.2)
+    elif classification:
+        from matplotlib.colors import ListedColormap
+
+        K = len(classes)
+        cmap = ListedColormap([_class_color(k) for k in range(K)])
+        filled = ax.contourf(xx, yy, Z, levels=np.arange(K + 1) - 0.5, cmap=cmap, alpha=0.35)
+    else:
+        filled = ax.contourf(xx, yy, Z, levels=20, cmap="viridis", alpha=0.8)
+    n = sum(len(X) for X, _, _ in points.values())
+    scale = 1.0 if n > 200 else 3.0  # few points: draw them larger
+    for split, (X, true, wrong) in points.items():
+        if not len(X):
+            continue
+        style = dict(POINT_STYLE[split], edgecolors="0.15", linewidths=0.5)
+        style["s"] *= scale
+        if classification:
+            colors = [_class_color(int(k)) for k in true]
+            ax.scatter(X[:, 0], X[:, 1], c=colors, **style)
+            if wrong is not None and wrong.any():
+                ax.scatter(X[wrong, 0], X[wrong, 1], marker="x", s=40 * scale, color="black",
+                           linewidths=1.4)
+        else:
+            ax.scatter(X[:, 0], X[:, 1], c=true, cmap="viridis", norm=filled.norm, **style)
+    ax.set_xlim(xx.min(), xx.max())
+    ax.set_ylim(yy.min(), yy.max())
+    ax.set_xlabel(plane.names[0])
+    ax.set_ylabel(plane.names[1])
+    return filled
+
+
+def _point_legend(ax, points, classification: bool) -> None:
+    """Markers of the splits (and of misclassified points), below the plot: never over data."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], linestyle="", marker=POINT_STYLE[split]["marker"], color="0.4",
+                      label=f"{split} ({len(X)})")
+               for split, (X, _, _) in points.items() if len(X)]
+    if classification:
+        handles.append(Line2D([], [], linestyle="", marker="x", color="black",
+                              label="misclassified"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=len(handles), fontsize="small", frameon=False)
+
+
+def boundary_picture(plane, field, points, classes, *, classification: bool, title: str,
+                     colorbar_label: str) -> bytes:
+    """boundary.png for two inputs (see _draw_plane)."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    positive = classification and len(classes) == 2
+    filled = _draw_plane(ax, plane, field, points, classes, classification=classification,
+                         positive=positive)
+    if not classification or positive:
+        fig.colorbar(filled, ax=ax, label=colorbar_label)
+    else:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=_class_color(k), label=str(c)) for k, c in enumerate(classes)]
+        fig.legend(handles=handles, loc="center right", fontsize="small", title="class")
+    _point_legend(ax, points, classification)
+    ax.set_title(title)
+    fig.tight_layout(rect=(0, 0, 1 if not classification or positive else 0.86, 1))
+    return _png(fig)
+
+
+def curve_picture(line, pred, points, *, xname: str, yname: str, title: str) -> bytes:
+    """boundary.png for one input and a regression: the fitted curve over the data.
+    points: {"train"/"validation": (x (n,), y (n,))} in original units."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    for split, (x, y) in points.items():
+        if len(x):
+            ax.scatter(x, y, alpha=0.6, label=split, **POINT_STYLE[split])
+    ax.plot(line, pred, color="black", linewidth=2, label="network")
+    ax.set_xlabel(xname)
+    ax.set_ylabel(yname)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _png(fig)
+
+
+HIDDEN_PER_ROW = 8
+MAX_HIDDEN_UNITS = 32  # hidden.png shows the first 32 units of the first layer
+
+
+def hidden_picture(plane, H: np.ndarray, activation: str, *, line=None, X=None) -> bytes:
+    """One panel per first-layer hidden unit: its activation σ(w·x + b) over the plane, with
+    the data points X (raw units) on top (or, with `line`, over the one input).
+    H: (grid points, units)."""
+    units = min(H.shape[1], MAX_HIDDEN_UNITS)
+    cols = min(units, HIDDEN_PER_ROW)
+    rows = -(-units // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.0 * rows), squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        if j >= units:
+            ax.axis("off")
+            continue
+        if line is None:
+            extent = (plane.xx.min(), plane.xx.max(), plane.yy.min(), plane.yy.max())
+            ax.imshow(H[:, j].reshape(plane.xx.shape), origin="lower", extent=extent,
+                      aspect="auto", cmap="magma", interpolation="bilinear")
+            if X is not None:  # at most ~300 points: enough to see the data's shape
+                few = X[:: max(1, len(X) // 300)]
+                ax.scatter(few[:, 0], few[:, 1], s=4 if len(X) > 50 else 16, color="#7fdbff",
+                           edgecolors="none", alpha=0.6)
+        else:
+            ax.plot(line, H[:, j], color="C3")
+        ax.set_title(f"unit {j + 1}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    shown = f"first {units} of {H.shape[1]}" if units < H.shape[1] else f"{units}"
+    height = 2.0 * rows  # inches
+    fig.suptitle(f"{activation} hidden units ({shown}), layer 1", fontsize=10,
+                 y=1 - 0.08 / height)
+    # fixed margins in inches (tight_layout costs more than the drawing with 32 panels)
+    top = 1 - 0.6 / height
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=top, wspace=0.08,
+                        hspace=0.25 * (rows > 1) + 0.15)
+    return _png(fig)
+
+
+def animation(frames, plane, points, classes, *, classification: bool,
+              seconds_per_frame: float = 0.12) -> bytes:
+    """training.gif: one boundary frame per (epoch, loss, field); the last frame lingers."""
+    from PIL import Image
+
+    images = []
+    positive = classification and len(classes) == 2
+    for epoch, loss, field in frames:
+        fig, ax = plt.subplots(figsize=(4.8, 4.2))
+        _draw_plane(ax, plane, field, points, classes, classification=classification,
+                    positive=positive)
+        ax.set_title(f"epoch {epoch}   loss {loss:.4g}", fontsize=10)
+        fig.tight_layout()
+        images.append(Image.open(io.BytesIO(_png(fig))).convert("P", palette=Image.ADAPTIVE))
+    durations = [int(1000 * seconds_per_frame)] * len(images)
+    durations[-1] = 2000  # hold the trained boundary
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
+                   duration=durations, loop=0)
+    return buf.getvalue()
