@@ -485,6 +485,36 @@ def runs_compare(
         out.print(f"loss curves saved to {plot}")
 
 
+# --- report -------------------------------------------------------------------------------------
+
+@app.command(short_help="Write a self-contained HTML report of a run, a sweep, or runs compared.")
+def report(
+    run_ids: Annotated[list[str], typer.Argument(help="A run, a sweep, or several runs to compare.", show_default=False, metavar="RUN|SWEEP|RUN RUN...")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE.html", help="Where to write the page.  [default: report.html in the run or sweep directory; for several runs, in the current directory]", show_default=False)] = None,
+    runs_dir: RunsDir = D.runs_dir,
+):
+    """One HTML page with everything about a run (or a sweep, or several runs side by side),
+    pictures included: open it in any browser, offline, or send it to someone.
+
+    Example: mlpcli report latest
+    """
+    from mlpcli import console, runs
+    from mlpcli.report import html
+
+    paths = [runs.resolve_run(r, runs_dir) for r in run_ids]
+    if len(paths) > 1:
+        page, default = html.compare_page([runs.Run(p) for p in paths]), Path("report.html")
+    elif runs.is_sweep(paths[0]):
+        from mlpcli.sweep.store import SweepDir
+
+        trials = [runs.Run(p) for p in runs.run_dirs(paths[0])]
+        page, default = html.sweep_page(SweepDir(paths[0]), trials), paths[0] / "report.html"
+    else:
+        page, default = html.run_page(runs.Run(paths[0])), paths[0] / "report.html"
+    _write_output(out or default, page, "--out")
+    console.make_console().print(f"report written to {out or default}")
+
+
 # --- datasets -----------------------------------------------------------------------------------
 
 @datasets_app.command("list")
