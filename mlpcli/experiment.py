@@ -175,7 +175,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
     }
     rows_X, rows_Y, rows = ((data.X_val, data.Y_val, data.val_rows) if len(data.X_val)
                             else (data.X_train, data.Y_train, data.train_rows))
-    snapshots = [Snapshots(cfg.epochs)] if cfg.animate else []  # weights for training.gif
+    snapshots = [Snapshots()] if cfg.animate else []  # weights for training.gif
     writer = runs.RunWriter(
         path, config=config, model_info=model_info(cfg, model, pre), summary=summary,
         checkpoint_every=cfg.checkpoint_every, append_metrics=resume is not None,

@@ -86,6 +86,25 @@ def test_pictures_that_do_not_apply_are_skipped_with_a_note(cli):
     assert not (path / "boundary.png").exists() and not (path / "roc.png").exists()
 
 
+def test_snapshots_keep_about_60_evenly_spaced_frames_however_long_the_run():
+    from types import SimpleNamespace
+
+    from mlpcli.report.draw import Snapshots
+
+    for epochs in (7, 60, 119, 5000):
+        snapshots = Snapshots()
+        trainer = SimpleNamespace(model=SimpleNamespace(theta=np.zeros(3)))
+        for epoch in range(1, epochs + 1):
+            snapshots.on_epoch_end(SimpleNamespace(epoch=epoch, train_loss=1.0 / epoch),
+                                   trainer)
+        assert len(snapshots.frames) < 120  # memory bounded
+        shown = [epoch for epoch, _, _ in snapshots.evenly()]
+        assert shown[0] == 1 and len(shown) == min(epochs, 60)
+        assert epochs - shown[-1] < snapshots.every  # ends at the last kept epoch
+        gaps = np.diff(shown)
+        assert gaps.max() <= 2 * gaps.min() + snapshots.every  # about evenly spaced
+
+
 def test_animate_writes_about_60_frames_and_does_not_change_the_weights(cli, tmp_path):
     common = ["--epochs", "120", "--hidden", "5", "--patience", "0", "--seed", "3"]
     plain = train(cli, "moons", *common, "--runs-dir", "runs")
@@ -96,7 +115,7 @@ def test_animate_writes_about_60_frames_and_does_not_change_the_weights(cli, tmp
             assert a[name].tobytes() == b[name].tobytes()
     fmt, dims, frames = size(animated / "training.gif")
     assert (fmt, dims) == ("GIF", (480, 420))
-    assert frames == 61  # epoch 1, then every 2nd epoch up to 120
+    assert frames == 60  # evenly spaced over the 120 epochs
     assert not (plain / "training.gif").exists()
 
 

@@ -9,7 +9,6 @@ drawn, is left out with a note: pictures never fail a run.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,16 +88,27 @@ def plane_field(pre: Preprocessor, Yhat: np.ndarray) -> np.ndarray:
 
 
 class Snapshots:
-    """Training callback keeping a copy of the weights every few epochs (about
-    ANIMATION_FRAMES over `epochs`), for training.gif. It only reads the weights."""
+    """Training callback keeping copies of the weights for training.gif: every `every` epochs,
+    starting with every epoch and doubling `every` (dropping every other copy) whenever
+    2 × ANIMATION_FRAMES are kept, so memory stays bounded however long the run is and its
+    end (early stopping included) is known. It only reads the weights."""
 
-    def __init__(self, epochs: int):
-        self.every = max(1, math.ceil(epochs / ANIMATION_FRAMES))
+    def __init__(self):
+        self.every = 1
         self.frames: list[tuple[int, float, np.ndarray]] = []  # (epoch, train loss, theta)
 
     def on_epoch_end(self, record, trainer) -> None:
-        if record.epoch == 1 or record.epoch % self.every == 0:
-            self.frames.append((record.epoch, record.train_loss, trainer.model.theta.copy()))
+        if (record.epoch - 1) % self.every:
+            return
+        self.frames.append((record.epoch, record.train_loss, trainer.model.theta.copy()))
+        if len(self.frames) >= 2 * ANIMATION_FRAMES:
+            self.frames, self.every = self.frames[::2], 2 * self.every
+
+    def evenly(self) -> list:
+        """About ANIMATION_FRAMES of the kept frames, evenly spaced, first and last included."""
+        n = len(self.frames)
+        picks = np.unique(np.linspace(0, n - 1, min(n, ANIMATION_FRAMES)).round().astype(int))
+        return [self.frames[i] for i in picks]
 
     def on_train_end(self, result, trainer) -> None:
         """The last frame shows the weights the run saved (best epoch's with --patience)."""
@@ -153,8 +163,10 @@ def draw_pictures(model: MLP, pre: Preprocessor, sets: dict, *, snapshots=None,
     if dims == 2 or (dims == 1 and not classification):
         draw("boundary.png", lambda: _boundary(model, pre, sets, title))
         draw("hidden.png", lambda: _hidden(model, pre, sets))
-        if snapshots is not None:
+        if snapshots is not None and dims == 2:
             draw("training.gif", lambda: _animation(model, pre, sets, snapshots))
+        elif snapshots is not None:
+            notes.append("training.gif not drawn: it needs two numeric inputs")
     else:
         why = (f"the network has {pre.n_inputs} inputs" if dims == 0 else
                "a classifier of one input")
@@ -209,7 +221,10 @@ def _hidden(model, pre, sets) -> bytes:
     H = first_layer(model, pre, plane.points)
     if plane.yy is None:
         return pictures.hidden_picture(plane, H, model.activation, line=plane.xx)
-    return pictures.hidden_picture(plane, H, model.activation, X=_all_raw(pre, sets))
+    true = (np.concatenate([predicted_class(Y) for X, Y in sets.values() if len(X)])
+            if pre.task == "classification" else None)
+    return pictures.hidden_picture(plane, H, model.activation, X=_all_raw(pre, sets),
+                                   true=true)
 
 
 def _animation(model, pre, sets, snapshots: Snapshots) -> bytes:
@@ -217,12 +232,10 @@ def _animation(model, pre, sets, snapshots: Snapshots) -> bytes:
 
     if not snapshots.frames:
         raise ValueError("no epoch was trained")
-    if plane_inputs(pre) != 2:
-        raise ValueError("the animation needs two inputs")
     plane = plane_over(_all_raw(pre, sets), pre.input_names, steps=80)
     frames = [(epoch, loss, plane_field(pre, network_outputs(_with_theta(model, theta), pre,
                                                              plane.points)))
-              for epoch, loss, theta in snapshots.frames]
+              for epoch, loss, theta in snapshots.evenly()]
     points = _points(model, pre, sets)
     return pictures.animation(frames, plane, points, pre.classes,
                               classification=pre.task == "classification")

@@ -22,9 +22,10 @@ from mlpcli import __version__
 
 # the run's own pictures, in the order the page shows them, with what each shows
 PICTURES = {
-    "boundary.png": "What the network predicts over its input plane, with the data on top.",
+    "boundary.png": "What the network predicts over its inputs (the plane of two, or the "
+                    "line of one), with the data on top.",
     "training.gif": "The prediction over the plane as training went on.",
-    "hidden.png": "Each first-layer hidden unit's activation over the same plane.",
+    "hidden.png": "Each first-layer hidden unit's activation over the same inputs.",
     "confusion.png": "Confusion matrix: rows are the true class, columns the predicted one; "
                      "shares are of the true class.",
     "roc.png": "ROC curve of the positive class.",
@@ -304,8 +305,11 @@ def sweep_page(sweep, trials: list) -> str:
     links = " ".join(f'<a href="#trial-{_e(t.id)}">{_e(t.id)}</a>' for t in trials)
     parts.append(f'<h2 id="trials">Trials</h2><nav class="toc">{links}</nav>')
     for trial in trials:
+        params = trial.config().get("sweep", {}).get("params", {})
+        swept = "  ".join(f"{k}={_e(v)}" for k, v in params.items())
         parts.append(f'<section class="trial" id="trial-{_e(trial.id)}">'
-                     f"<h3>{_e(trial.id)}</h3>{run_body(trial, level=2)}</section>")
+                     f"<h3>{_e(trial.id)}</h3><p class=muted>{swept}</p>"
+                     f"{run_body(trial, level=2)}</section>")
     return _fill(f"mlpcli · sweep {sweep.id}", "".join(parts))
 
 

@@ -209,10 +209,11 @@ HIDDEN_PER_ROW = 8
 MAX_HIDDEN_UNITS = 32  # hidden.png shows the first 32 units of the first layer
 
 
-def hidden_picture(plane, H: np.ndarray, activation: str, *, line=None, X=None) -> bytes:
+def hidden_picture(plane, H: np.ndarray, activation: str, *, line=None, X=None,
+                   true=None) -> bytes:
     """One panel per first-layer hidden unit: its activation σ(w·x + b) over the plane, with
-    the data points X (raw units) on top (or, with `line`, over the one input).
-    H: (grid points, units)."""
+    the data points X (raw units; coloured by class index `true` if given) on top (or, with
+    `line`, over the one input). H: (grid points, units)."""
     units = min(H.shape[1], MAX_HIDDEN_UNITS)
     cols = min(units, HIDDEN_PER_ROW)
     rows = -(-units // cols)
@@ -226,9 +227,11 @@ def hidden_picture(plane, H: np.ndarray, activation: str, *, line=None, X=None) 
             ax.imshow(H[:, j].reshape(plane.xx.shape), origin="lower", extent=extent,
                       aspect="auto", cmap="magma", interpolation="bilinear")
             if X is not None:  # at most ~300 points: enough to see the data's shape
-                few = X[:: max(1, len(X) // 300)]
-                ax.scatter(few[:, 0], few[:, 1], s=4 if len(X) > 50 else 16, color="#7fdbff",
-                           edgecolors="none", alpha=0.6)
+                step = max(1, len(X) // 300)
+                colors = ("#7fdbff" if true is None
+                          else [_class_color(int(k)) for k in true[::step]])
+                ax.scatter(X[::step, 0], X[::step, 1], s=5 if len(X) > 50 else 30, c=colors,
+                           edgecolors="white", linewidths=0.3 if len(X) > 50 else 0.8)
         else:
             ax.plot(line, H[:, j], color="C3")
         ax.set_title(f"unit {j + 1}", fontsize=9)
