@@ -61,7 +61,7 @@ def test_a_two_class_run_has_every_picture_at_its_documented_size(cli):
     assert size(path / "confusion.png") == ("PNG", (560, 480), 1)
     assert size(path / "roc.png") == ("PNG", (480, 480), 1)
     assert size(path / "boundary.png") == ("PNG", (640, 560), 1)
-    assert size(path / "hidden.png") == ("PNG", (8 * 200, 2 * 200), 1)  # 10 units, 8 a row
+    assert size(path / "hidden.png") == ("PNG", (8 * 150, 2 * 150 + 30), 1)  # 10 units, 8 a row
     summary = json.loads((path / "summary.json").read_text())
     assert summary["pictures"] == {"written": ["boundary.png", "confusion.png", "hidden.png",
                                                "roc.png"], "skipped": []}
@@ -72,7 +72,7 @@ def test_regression_of_one_input_has_fit_and_the_fitted_curve(cli):
     path = train(cli, "sine", "--epochs", "5", "--hidden", "4")
     assert size(path / "fit.png") == ("PNG", (960, 400), 1)
     assert size(path / "boundary.png") == ("PNG", (640, 560), 1)
-    assert size(path / "hidden.png") == ("PNG", (4 * 200, 200), 1)
+    assert size(path / "hidden.png") == ("PNG", (4 * 150, 150 + 30), 1)
     assert not (path / "confusion.png").exists()
 
 

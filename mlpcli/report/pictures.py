@@ -3,7 +3,8 @@ arrays in, PNG (or GIF) bytes out. Sizes are fixed in pixels (DPI 100), as the R
 
     confusion.png  560 × 480        roc.png     480 × 480
     fit.png        960 × 400 per target (up to 4 targets)
-    boundary.png   640 × 560        hidden.png  200 × 200 per unit, up to 8 per row
+    boundary.png   640 × 560
+    hidden.png     150 × 150 per unit, up to 8 per row, plus 30 px for the title
     training.gif   480 × 420 per frame
 
 Nothing here evaluates a network: the callers pass the outputs they got from its own forward
@@ -206,6 +207,7 @@ def curve_picture(line, pred, points, *, xname: str, yname: str, title: str) -> 
 
 
 HIDDEN_PER_ROW = 8
+PANEL = 1.5  # inches (150 px) per hidden unit
 MAX_HIDDEN_UNITS = 32  # hidden.png shows the first 32 units of the first layer
 
 
@@ -213,38 +215,51 @@ def hidden_picture(plane, H: np.ndarray, activation: str, *, line=None, X=None,
                    true=None) -> bytes:
     """One panel per first-layer hidden unit: its activation σ(w·x + b) over the plane, with
     the data points X (raw units; coloured by class index `true` if given) on top (or, with
-    `line`, over the one input). H: (grid points, units)."""
+    `line`, over the one input). H: (grid points, units).
+
+    The panels are boxes on one set of axes (panel j spans [c, c+1] × [−r−1, −r] for column c,
+    row r), each scaled to its own range: one figure with one axes draws in a fraction of the
+    time of 32 subplots.
+    """
     units = min(H.shape[1], MAX_HIDDEN_UNITS)
     cols = min(units, HIDDEN_PER_ROW)
     rows = -(-units // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.0 * rows), squeeze=False)
-    for j, ax in enumerate(axes.flat):
-        if j >= units:
-            ax.axis("off")
-            continue
+    gap, title = 0.08, 0.2  # between panels, above each panel (in panel widths)
+    height = PANEL * rows + 0.3  # inches: the panels and the title line
+    fig = plt.figure(figsize=(PANEL * cols, height))
+    ax = fig.add_axes((0.01, 0.01, 0.98, 1 - 0.32 / height))
+    ax.set_axis_off()
+    if X is not None:  # at most ~150 points: enough to see the data's shape
+        step = max(1, len(X) // 150)
+        X = X[::step]
+        colors = "#7fdbff" if true is None else [_class_color(int(k)) for k in true[::step]]
+        low, high = np.array([plane.xx.min(), plane.yy.min()]), \
+            np.array([plane.xx.max(), plane.yy.max()])
+        unit_xy = (X - low) / (high - low)  # the points in a panel's [0, 1]² box
+    for j in range(units):
+        c, r = j % cols, j // cols
+        x0, y0 = c * (1 + gap), -r * (1 + gap + title) - 1  # the panel's lower left corner
         if line is None:
-            extent = (plane.xx.min(), plane.xx.max(), plane.yy.min(), plane.yy.max())
-            ax.imshow(H[:, j].reshape(plane.xx.shape), origin="lower", extent=extent,
-                      aspect="auto", cmap="magma", interpolation="bilinear")
-            if X is not None:  # at most ~300 points: enough to see the data's shape
-                step = max(1, len(X) // 300)
-                colors = ("#7fdbff" if true is None
-                          else [_class_color(int(k)) for k in true[::step]])
-                ax.scatter(X[::step, 0], X[::step, 1], s=5 if len(X) > 50 else 30, c=colors,
-                           edgecolors="white", linewidths=0.3 if len(X) > 50 else 0.8)
+            ax.imshow(H[:, j].reshape(plane.xx.shape), origin="lower", cmap="magma",
+                      extent=(x0, x0 + 1, y0, y0 + 1), interpolation="bilinear",
+                      aspect="auto")
+            if X is not None:
+                ax.scatter(x0 + unit_xy[:, 0], y0 + unit_xy[:, 1], s=5 if len(X) > 50 else 30,
+                           c=colors, edgecolors="white",
+                           linewidths=0.3 if len(X) > 50 else 0.8)
         else:
-            ax.plot(line, H[:, j], color="C3")
-        ax.set_title(f"unit {j + 1}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+            h = H[:, j]
+            span = h.max() - h.min()
+            scaled = (h - h.min()) / span if span > 0 else np.zeros_like(h)
+            t = (line - line.min()) / (line.max() - line.min())
+            ax.plot(x0 + t, y0 + 0.05 + 0.9 * scaled, color="C3")
+        ax.add_patch(plt.Rectangle((x0, y0), 1, 1, fill=False, linewidth=0.8, color="0.3"))
+        ax.text(x0 + 0.5, y0 + 1 + title / 3, f"unit {j + 1}", ha="center", fontsize=9)
+    ax.set_xlim(-gap / 2, cols * (1 + gap) - gap / 2)
+    ax.set_ylim(-(rows - 1) * (1 + gap + title) - 1 - gap / 2, title)
     shown = f"first {units} of {H.shape[1]}" if units < H.shape[1] else f"{units}"
-    height = 2.0 * rows  # inches
     fig.suptitle(f"{activation} hidden units ({shown}), layer 1", fontsize=10,
-                 y=1 - 0.08 / height)
-    # fixed margins in inches (tight_layout costs more than the drawing with 32 panels)
-    top = 1 - 0.6 / height
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=top, wspace=0.08,
-                        hspace=0.25 * (rows > 1) + 0.15)
+                 y=1 - 0.06 / height)
     return _png(fig)
 
 
