@@ -205,8 +205,8 @@ def _overview(run, summary: dict, config: dict) -> list:
 
 
 def _options(config: dict) -> str:
-    shown = [(k, ",".join(map(str, v)) if isinstance(v, list) else v)
-             for k, v in config.get("options", {}).items() if v not in (None, [], "")]
+    shown = [(k, _value(v)) for k, v in config.get("options", {}).items()
+             if v not in (None, [], "")]
     return _kv((k, _e(v)) for k, v in shown)
 
 
@@ -254,15 +254,17 @@ def _leaderboard_rows(board) -> list:
     return rows
 
 
+def _value(v) -> str:
+    """An option's value as on the command line: 64,32 for a list."""
+    return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+
 def _spec(spec: dict) -> str:
     """The swept options (their values or distributions) and the fixed ones, side by side."""
-    def values(v):
-        return ",".join(map(str, v)) if isinstance(v, list) else str(v)
-
-    swept = [(k, _e(" | ".join(values(x) for x in v))) for k, v in spec.get("grid", {}).items()]
+    swept = [(k, _e(" | ".join(_value(x) for x in v))) for k, v in spec.get("grid", {}).items()]
     swept += [(k, _e(f"{v}  ({spec.get('random')} draws)"))
               for k, v in spec.get("sample", {}).items()]
-    fixed = [(k, _e(values(v))) for k, v in spec.get("fixed", {}).items()]
+    fixed = [(k, _e(_value(v))) for k, v in spec.get("fixed", {}).items()]
     return (f'<div class="cols"><div><h3>Swept</h3>{_kv(swept or [("–", "one configuration")])}'
             f'</div><div><h3>Fixed options</h3>{_kv(fixed or [("–", "defaults")])}</div></div>')
 
@@ -306,7 +308,7 @@ def sweep_page(sweep, trials: list) -> str:
     parts.append(f'<h2 id="trials">Trials</h2><nav class="toc">{links}</nav>')
     for trial in trials:
         params = trial.config().get("sweep", {}).get("params", {})
-        swept = "  ".join(f"{k}={_e(v)}" for k, v in params.items())
+        swept = "  ".join(f"{k}={_e(_value(v))}" for k, v in params.items())
         parts.append(f'<section class="trial" id="trial-{_e(trial.id)}">'
                      f"<h3>{_e(trial.id)}</h3><p class=muted>{swept}</p>"
                      f"{run_body(trial, level=2)}</section>")
