@@ -15,6 +15,7 @@ import base64
 import html
 import json
 import math
+import numbers
 from importlib import resources
 from string import Template
 
@@ -51,8 +52,8 @@ def _num(value, kind: str = "") -> str:
         return "–"
     if kind == "acc":
         return f"{100 * value:.1f}%"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, numbers.Integral):  # numpy's integers too
+        return str(int(value))
     return f"{value:.4g}"
 
 
@@ -245,7 +246,6 @@ def run_page(run) -> str:
 
 def _leaderboard_rows(board) -> list:
     """Leaderboard cells: the metric's statistics in its own format (accuracies in %)."""
-
     rows = []
     for record in board.astype(object).where(board.notna(), None).to_dict("records"):
         kind = "acc" if str(record.get("metric", "")).endswith("_acc") else ""
