@@ -200,6 +200,7 @@ def train(
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", rich_help_panel="Output", help="Seconds between checkpoints (0 = off).")] = D.checkpoint_every,
     config_file: Annotated[Optional[Path], typer.Option("--config", rich_help_panel="Output", metavar="FILE|RUN", help="Take options from a JSON file or from a run (its config.json); options given here override them.", show_default=False)] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", rich_help_panel="Output", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
+    animate: Annotated[bool, typer.Option("--animate", rich_help_panel="Output", help="Also write training.gif: the decision boundary every few epochs (two inputs).")] = D.animate,
     threads: Threads = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel="Output", help="Print only the closing lines: how the run ended, its final (and test) metrics and where it was saved; warnings and errors still go to stderr.")] = False,
     # --- optimizers, plateau schedule, clipping, class weights (README "Optimizers and schedules")
@@ -416,7 +417,8 @@ def evaluate(
     threads: Threads = "auto",
 ):
     """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled
-    data, saying which rows were scored.
+    data, saying which rows were scored, with the per-class report and confusion matrix, or
+    R², RMSE and MAE per target.
 
     Example: mlpcli evaluate latest datasets/xor.csv
     """
@@ -430,7 +432,13 @@ def evaluate(
     if as_json:
         console.write_stdout(json.dumps(scores) + "\n")
         return
-    console.make_console().print(console.evaluation_table(run_obj.id, data, scores))
+    from mlpcli.console.insight import report_renderables
+
+    report = scores.pop("report")
+    out = console.make_console()
+    for renderable in [console.evaluation_table(run_obj.id, data, scores), "",
+                       *report_renderables(report)]:
+        out.print(renderable)
 
 
 @app.command(short_help="Export a run as an ONNX model, preprocessing included.")
@@ -489,15 +497,25 @@ def runs_list(
 
 
 @runs_app.command("show", cls=Command)
-def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
+def runs_show(
+    run: RunArg,
+    runs_dir: RunsDir = D.runs_dir,
+    plots: Annotated[bool, typer.Option("--plots", help="(Re)draw the run's pictures from its files and data first (loss.png, confusion.png, boundary.png, …).")] = False,
+):
     """A run's configuration, status, metrics, files and loss curve.
 
-    Example: mlpcli runs show latest
+    Example: mlpcli runs show latest --plots
     """
     from mlpcli import console, runs
+    from mlpcli.console.insight import pictures_lines, summary_report
 
     path = runs.resolve_run(run, runs_dir)
     out = console.make_console()
+    if plots and runs.is_sweep(path):
+        raise ConfigError(f"--plots draws one run's pictures; give a trial: {run}/TRIAL")
+    if plots:
+        for line in pictures_lines(path, *runs.redraw_pictures(runs.Run(path))):
+            out.print(line)
     if runs.is_sweep(path):
         from mlpcli.console.sweep import sweep_report
         from mlpcli.sweep.store import SweepDir
@@ -507,7 +525,8 @@ def runs_show(run: RunArg, runs_dir: RunsDir = D.runs_dir):
                                        sweep.leaderboard()):
             out.print(renderable)
         return
-    for renderable in console.run_report(_run_view(runs.Run(path), details=True)):
+    view = _run_view(runs.Run(path), details=True)
+    for renderable in [*console.run_report(view), *summary_report(view.summary)]:
         out.print(renderable)
 
 
@@ -565,6 +584,36 @@ def runs_export_mlflow(
 
     exported, skipped = export_runs(specs or [], runs_dir, tracking_uri, experiment)
     mlflow_note(exported, skipped, tracking_uri, experiment)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+@app.command(short_help="Write a self-contained HTML report of a run, a sweep, or runs compared.")
+def report(
+    run_ids: Annotated[list[str], typer.Argument(help="A run, a sweep, or several runs to compare.", show_default=False, metavar="RUN|SWEEP|RUN RUN...")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE.html", help="Where to write the page.  [default: report.html in the run or sweep directory; for several runs, in the current directory]", show_default=False)] = None,
+    runs_dir: RunsDir = D.runs_dir,
+):
+    """One HTML page with everything about a run (or a sweep, or several runs side by side),
+    pictures included: open it in any browser, offline, or send it to someone.
+
+    Example: mlpcli report latest
+    """
+    from mlpcli import console, runs
+    from mlpcli.report import html
+
+    paths = [runs.resolve_run(r, runs_dir) for r in run_ids]
+    if len(paths) > 1:
+        page, default = html.compare_page([runs.Run(p) for p in paths]), Path("report.html")
+    elif runs.is_sweep(paths[0]):
+        from mlpcli.sweep.store import SweepDir
+
+        trials = [runs.Run(p) for p in runs.run_dirs(paths[0])]
+        page, default = html.sweep_page(SweepDir(paths[0]), trials), paths[0] / "report.html"
+    else:
+        page, default = html.run_page(runs.Run(paths[0])), paths[0] / "report.html"
+    _write_output(out or default, page, "--out")
+    console.make_console().print(f"report written to {out or default}")
 
 
 # --- datasets -----------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class Config:
     val_file: str | None = None  # validation rows from this CSV instead of a split
     test_file: str | None = None  # test rows from this CSV instead of a split
     threads: int = 0  # BLAS threads; 0 = auto (the rule in mlpcli/core/threads.py)
+    animate: bool = False  # write training.gif: the decision boundary every few epochs
 
     # --- construction ----------------------------------------------------------------------
 

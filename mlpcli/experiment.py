@@ -21,12 +21,13 @@ from mlpcli import __version__, runs
 from mlpcli.config import Config
 from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
-from mlpcli.core.metrics import regression_scores
+from mlpcli.core.metrics import outputs_report, regression_scores
 from mlpcli.core.threads import blas_threads
 from mlpcli.core.train import EpochRecord, Trainer, TrainResult
 from mlpcli.core.weights import row_weights
 from mlpcli.data import Dataset, Preprocessor, dataset_for
 from mlpcli.errors import ConfigError, RunError
+from mlpcli.report.draw import Snapshots, draw_pictures
 
 
 @dataclass
@@ -111,7 +112,9 @@ def predictions_frame(model: MLP, pre: Preprocessor, X, Y, rows):
 
 
 def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
-    """Final metrics of the saved weights on the training and validation rows."""
+    """Final metrics of the saved weights on the training and validation rows, and "report":
+    the full report (metrics.outputs_report) on the validation rows (the training rows
+    without a validation split), with "split" saying which."""
     out = {}
     weights = objective_weights(trainer.cfg, data)
     for (split, X, Y), R in zip((("train", data.X_train, data.Y_train),
@@ -119,6 +122,12 @@ def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
         if len(X):
             scores = split_scores(trainer, X, Y, data, R)
             out.update({f"{split}_{k}": v for k, v in scores.items()})
+    split, X, Y = (("val", data.X_val, data.Y_val) if len(data.X_val)
+                   else ("train", data.X_train, data.Y_train))
+    pre = data.preprocessor
+    out["report"] = {"split": split, **outputs_report(
+        trainer.model.forward(X), Y, task=pre.task, classes=pre.classes, loss=trainer.cfg.loss,
+        y_std=pre.y_std, targets=pre.targets)}
     return out
 
 
@@ -211,10 +220,15 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
     }
     rows_X, rows_Y, rows = ((data.X_val, data.Y_val, data.val_rows) if len(data.X_val)
                             else (data.X_train, data.Y_train, data.train_rows))
+    snapshots = [Snapshots()] if cfg.animate else []  # weights for training.gif
     writer = runs.RunWriter(
         path, config=config, model_info=model_info(cfg, model, pre), summary=summary,
         checkpoint_every=cfg.checkpoint_every, append_metrics=resume is not None,
         predictions=lambda m: predictions_frame(m, pre, rows_X, rows_Y, rows),
+        pictures=lambda m: draw_pictures(
+            m, pre, {"train": (data.X_train, data.Y_train),
+                     "validation": (data.X_val, data.Y_val)},
+            snapshots=snapshots[0] if snapshots else None, title=cfg.name or path.name),
     )
     if resume is None:  # the run's first file: classifiable (running, or crashed) from now on
         writer.mark_running()
@@ -226,7 +240,7 @@ def _train_in(path: Path, cfg: Config, data: Dataset, model: MLP, rng, summary: 
     # a run whose training completed but whose final files were not all written (a crash or a
     # full disk during the final save) is finished from its checkpoint: no more epochs
     trainer = make_trainer(cfg.replace(epochs=state["epoch"]) if finishing else cfg, data,
-                           model, rng, callbacks=[writer, *callbacks])
+                           model, rng, callbacks=[*snapshots, writer, *callbacks])
     if state is not None:
         _restore(trainer, path, state)
     if resume is not None:

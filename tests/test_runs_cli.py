@@ -147,7 +147,7 @@ def test_evaluate_regression_reports_r2_and_rmse_in_original_units(cli, runs_dir
     frame.to_csv(tmp_path / "price.csv", index=False)
     train(cli, tmp_path / "price.csv", "--epochs", "300", "--val-frac", "0")
     scores = json.loads(cli("evaluate", "latest", tmp_path / "price.csv", "--json").out)
-    assert set(scores) == {"loss", "r2", "rmse", "rows", "split", "source"}
+    assert set(scores) == {"loss", "r2", "rmse", "rows", "split", "source", "report"}
     run = runs.Run(runs.resolve_run("latest", runs_dir))
     model, pre = run.model()
     pred = pre.decode(model.forward(pre.transform(frame)))["pred_price"].to_numpy()
@@ -155,6 +155,8 @@ def test_evaluate_regression_reports_r2_and_rmse_in_original_units(cli, runs_dir
     assert scores["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-9)
     assert scores["loss"] == pytest.approx(np.mean(0.5 * err**2), rel=1e-9)
     assert scores["r2"] > 0.99
+    assert scores["report"]["targets"]["price"]["rmse"] == scores["rmse"]
+    assert scores["report"]["targets"]["price"]["mae"] == pytest.approx(np.mean(np.abs(err)))
 
 
 def test_train_config_reproduces_a_run_bit_for_bit(cli, runs_dir):

@@ -13,7 +13,7 @@ from mlpcli.runs.files import (
     write_json,
     write_user_file,
 )
-from mlpcli.runs.inference import evaluate, predict, predict_frame
+from mlpcli.runs.inference import evaluate, predict, predict_frame, redraw_pictures
 from mlpcli.runs.lock import RunLock, is_locked
 from mlpcli.runs.run import METRICS_COLUMNS, Run
 from mlpcli.runs.sweeps import is_sweep, sweep_dirs
@@ -38,5 +38,6 @@ from mlpcli.runs.store import (
 __all__ = ["METRICS_COLUMNS", "RUN_FILES", "Run", "RunLock", "RunWriter", "WriteError",
            "create_run_dir", "evaluate", "is_locked", "is_sweep", "list_runs", "load_checkpoint",
            "load_npz", "lock_run", "metrics_line", "now_iso", "predict", "predict_frame",
-           "read_json", "resolve_run", "run_dirs", "run_name", "run_row", "sanitize_name", "save_npz",
-           "sweep_dirs", "write_atomic", "write_json", "write_user_file", "writing"]
+           "read_json", "redraw_pictures", "resolve_run", "run_dirs", "run_name", "run_row",
+           "sanitize_name", "save_npz", "sweep_dirs", "write_atomic", "write_json",
+           "write_user_file", "writing"]

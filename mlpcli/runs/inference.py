@@ -13,11 +13,12 @@ import numpy as np
 
 from mlpcli.config import Config
 from mlpcli.core.losses import LOSSES, predicted_class
-from mlpcli.core.metrics import regression_scores
+from mlpcli.core.metrics import outputs_report, regression_scores
 from mlpcli.core.threads import AUTO, blas_threads
 from mlpcli.data import dataset_for, read_csv, resolve_data
 from mlpcli.data.source import open_source
-from mlpcli.errors import ConfigError
+from mlpcli.errors import ConfigError, RunError
+from mlpcli.runs.files import write_atomic
 from mlpcli.runs.run import Run
 
 SPLITS = ("train", "val", "test", "all")
@@ -53,8 +54,10 @@ def predict_frame(run: Run, frame):
 def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None,
              threads: int = AUTO) -> tuple[dict, list[str]]:
     """(scores, warnings): loss (per-example mean, as logged in training) and accuracy or
-    R²/RMSE on labelled data, with `split` (the rows scored: train, val, test or all), `rows` and `source` (what DATA is
-    to the run: "training file", "validation file", "test file" or "other file"). `threads`:
+    R²/RMSE on labelled data, with `split` (the rows scored: train, val, test or all), `rows`,
+    `source` (what DATA is to the run: "training file", "validation file", "test file" or
+    "other file") and under "report" the full report (metrics.outputs_report: per-class scores
+    and the confusion matrix, or per-target regression scores). `threads`:
     BLAS threads for the forward pass (AUTO: by the network's size). A score that is not
     finite is None (JSON null), never NaN."""
     if split is not None and split not in SPLITS:
@@ -78,7 +81,10 @@ def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None,
     else:
         scores.update(regression_scores(Yhat, Y, pre.y_std))
     scores = {k: (float(v) if math.isfinite(v) else None) for k, v in scores.items()}
-    return {"split": split, "rows": len(X), "source": source, **scores}, list(pre.warnings)
+    report = outputs_report(Yhat, Y, task=pre.task, classes=pre.classes, loss=loss_name,
+                            y_std=pre.y_std, targets=pre.targets)
+    return ({"split": split, "rows": len(X), "source": source, **scores, "report": report},
+            list(pre.warnings))
 
 
 def _scored_rows(run: Run, sha256: str, split: str | None):
@@ -118,3 +124,46 @@ def _whole_file_only(split: str | None, natural: str, what: str) -> None:
         raise ConfigError(f"--split {split} picks rows of the run's training file; this DATA "
                           f"is {what}, so all its rows are scored (leave out --split)")
 
+
+
+def redraw_pictures(run: Run) -> tuple[list[str], list[str]]:
+    """Draw a run's pictures again from its files: loss.png from metrics.csv, the others from
+    its network and its data file, split as in training (predictions.csv lists the validation
+    rows). Returns (files written, notes on the pictures left out)."""
+    from mlpcli.report.draw import draw_pictures
+    from mlpcli.report.plots import loss_plot
+    from mlpcli.runs.store import write_pictures
+
+    config = run.config()
+    options, dataset = config.get("options", {}), config.get("dataset", {})
+    write_atomic(run.path / "loss.png", loss_plot(run.metrics(), run.id))
+    model, pre = run.model()
+    frame = _read_frame(options.get("data") or dataset.get("path"), options.get("sep"),
+                        options.get("encoding"))
+    keep = np.ones(len(frame), dtype=bool)
+    if options.get("dropna"):  # the rows training dropped
+        keep = frame[[*pre.features, *pre.targets]].notna().all(axis=1).to_numpy()
+    rows = np.flatnonzero(keep)
+    frame = frame.iloc[rows].reset_index(drop=True)
+    X, Y = pre.transform(frame), pre.encode_targets(frame)
+    val_rows = []
+    if dataset.get("val_rows"):
+        val_rows = read_predictions_rows(run.path / "predictions.csv")
+    is_val = np.isin(rows, val_rows)
+    sets = {"train": (X[~is_val], Y[~is_val]), "validation": (X[is_val], Y[is_val])}
+    files, notes = draw_pictures(model, pre, sets, title=run.id)
+    if run.summary().get("pictures", {}).get("written", []).count("training.gif"):
+        notes.append("training.gif kept as training drew it (it needs the weights of every "
+                     "few epochs: mlpcli train --animate)")
+    written = write_pictures(run.path, files, notes)["written"]
+    return ["loss.png", *written], notes
+
+
+def read_predictions_rows(path) -> np.ndarray:
+    """The data rows predictions.csv holds (its "row" column)."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, usecols=["row"])["row"].to_numpy()
+    except (OSError, ValueError) as e:
+        raise RunError(f"{path}: cannot read its row numbers ({e})") from None

@@ -132,7 +132,34 @@ def _at(where: str, check, value):
 # --- the files ------------------------------------------------------------------------------
 
 COUNT = optional(integer())
-METRICS = optional(dict_of(optional(number)))
+REPORT_DEPTH = 6  # the report's nesting: split → classes → class → score; confusion rows
+
+
+def bounded(depth: int):
+    """Any JSON value nested at most `depth` lists/objects deep (scalars checked as scalars)."""
+    def check(v):
+        if isinstance(v, (list, dict)):
+            if depth == 0:
+                raise Bad("a value nested less deeply")
+            items = v.values() if isinstance(v, dict) else v
+            for item in items:
+                bounded(depth - 1)(item)
+        else:
+            scalar(v)
+    return check
+
+
+def metrics(v):
+    """final/best: numbers by name (None where one does not apply), and the full "report"."""
+    if v is None:
+        return
+    if not isinstance(v, dict):
+        raise Bad("an object")
+    for key, item in v.items():
+        _at(f".{key}", bounded(REPORT_DEPTH) if key == "report" else optional(number), item)
+
+
+METRICS = metrics
 
 SUMMARY = fields({
     "status": one_of(*STATUSES), "epochs_run": COUNT, "best_epoch": COUNT,

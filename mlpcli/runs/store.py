@@ -116,16 +116,18 @@ class RunWriter:
     Begin: config.json, model.json, summary.json (status running), metrics.csv header.
     Every epoch: one metrics line (flushed); checkpoint.npz every `checkpoint_every` seconds.
     End: checkpoint.npz first (what a resume starts from), then weights.npz, predictions.csv,
-    loss.png (`write_results`: the same bytes whenever they are written from the same
+    loss.png and the other pictures (`write_results`: the same bytes whenever they are written from the same
     state), and summary.json last (`finish`). Every failed write is a RunError naming the file.
     """
 
     def __init__(self, path: Path, *, config: dict, model_info: dict, summary: dict,
-                 checkpoint_every: float = 0.0, predictions=None, append_metrics: bool = False):
+                 checkpoint_every: float = 0.0, predictions=None, append_metrics: bool = False,
+                 pictures=None):
         self.path = Path(path)
         self.config, self.model_info, self.summary = config, model_info, summary
         self.checkpoint_every = checkpoint_every
         self.predictions = predictions  # callable(model) -> DataFrame, run at the end
+        self.pictures = pictures  # callable(model) -> ({file name: bytes}, notes), at the end
         self.append_metrics = append_metrics
         self._metrics_fd = None
         self._last_checkpoint = time.monotonic()
@@ -191,6 +193,8 @@ class RunWriter:
         # the epoch whose weights are saved: the best one where early stopping restored it
         kept = trainer.best_epoch if trainer.last_theta is not None else trainer.epoch
         self._write("loss.png", loss_plot(Run(self.path).metrics(), title, kept_epoch=kept))
+        if self.pictures is not None:  # (a picture that cannot be drawn is skipped, noted)
+            self.summary["pictures"] = write_pictures(self.path, *self.pictures(trainer.model))
 
     def write_checkpoint(self, trainer) -> None:
         state = trainer.state()
@@ -227,6 +231,20 @@ class RunWriter:
             with contextlib.suppress(OSError), open(path, "r+b") as f:
                 f.write(data)
                 f.truncate()
+
+
+def write_pictures(path: Path, files: dict[str, bytes], notes: list[str]) -> dict:
+    """Write a run's pictures; what summary.json records of them. A picture never fails a run:
+    one that cannot be written (a full disk) is skipped with a note, like one that cannot be
+    drawn."""
+    written, notes = [], list(notes)
+    for name, content in files.items():
+        try:
+            write_atomic(path / name, content)
+            written.append(name)
+        except OSError as e:
+            notes.append(f"{name}: not written ({os_error_reason(e)})")
+    return {"written": sorted(written), "skipped": notes}
 
 
 def metrics_line(record) -> str:
