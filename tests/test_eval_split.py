@@ -202,7 +202,7 @@ def test_classification_has_no_r2_and_old_metrics_files_still_read(cli, runs_dir
 
 
 @pytest.mark.parametrize("options", [["--test-frac", "0.2"], ["--grid", "test_frac=0.1|0.2"],
-                                     ["--test-file", "xor.csv"]])
+                                     ["--test-file", "xor.csv"], ["--animate"]])
 def test_sweep_refuses_held_out_test_options_instead_of_ignoring_them(cli, runs_dir, options):
     cli("datasets", "make", "xor", "--out", "xor.csv")
     result = cli("sweep", "xor", "--grid", "hidden=2|4", *options)

@@ -108,12 +108,14 @@ class SweepSpec:
                               "--val-frac")
         if self.folds and "val_frac" in self.params:
             raise ConfigError("--folds holds out each fold in turn; val_frac cannot be swept")
-        held_out = [k for k in ("test_frac", "val_file", "test_file")
+        held_out = [k for k in ("test_frac", "val_file", "test_file", "animate")
                     if self.fixed.get(k) or k in self.params]
-        if held_out:  # the trials split the training file's rows only
-            raise ConfigError(f"--{held_out[0].replace('_', '-')} is for `mlpcli train`; a "
-                              f"sweep validates on the training file's own rows (score the "
-                              f"best configuration on test rows with train --test-frac)")
+        if held_out:  # the trials split the training file's rows only, and draw no GIF
+            why = ("a sweep draws each trial's pictures only with --plots; animate the best "
+                   "configuration with train --animate" if held_out[0] == "animate" else
+                   "a sweep validates on the training file's own rows (score the best "
+                   "configuration on test rows with train --test-frac)")
+            raise ConfigError(f"--{held_out[0].replace('_', '-')} is for `mlpcli train`; {why}")
         return self
 
 
