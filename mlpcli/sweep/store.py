@@ -90,9 +90,6 @@ class SweepDir:
         info = self.info()
         return leaderboard(self.trials(), info["params"], info["task"])
 
-    def trial_path(self, trial_id: str) -> Path:
-        return self.path / trial_id
-
     # --- writing -------------------------------------------------------------------------------
 
     def start(self, spec: SweepSpec, trials: list[Trial], task: str, dataset: dict,
