@@ -111,7 +111,7 @@ def test_version_and_help(cli):
 
 
 def test_datasets_make_offers_exactly_the_generators():
-    from mlpcli import cli
+    from mlpcli import options
     from mlpcli.data import generate
 
-    assert {kind.value for kind in cli.Kind} == set(generate.GENERATORS)
+    assert {kind.value for kind in options.Kind} == set(generate.GENERATORS)
