@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import numpy as np
 import pytest
 
 from mlpcli.cli import main
+
+# every CSV the suite reads with PyArrow is read again with pandas' C parser and compared column by
+# column (mlpcli.data.csvread.check_readers); subprocesses inherit it
+os.environ["MLPCLI_CHECK_READERS"] = "1"
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
