@@ -71,9 +71,7 @@ class Preprocessor:
         """The preprocessing's structure: categories (from all rows), input names and output
         encoding, with identity standardization until `fit`."""
         categories = {
-            name: np.unique(col.values).tolist()
-            for name, col in feature_cols.items()
-            if col.kind == "text"
+            name: col.categories() for name, col in feature_cols.items() if col.kind == "text"
         }
         input_names = []
         for name in feature_cols:
@@ -188,8 +186,7 @@ class Preprocessor:
 
     def _category_codes(self, name: str, col: Column) -> np.ndarray:
         """Index of each cell's category, -1 for an unseen one (recorded in self.warnings)."""
-        cats = self.categories[name]
-        codes = pd.Index(cats, dtype=object).get_indexer(col.values)
+        codes = col.index_in(self.categories[name])
         prefix = f"column {name!r} has categories not seen in training: "
         if (codes < 0).any() and not any(w.startswith(prefix) for w in self.warnings):
             unseen = sorted(set(col.values[codes < 0]))
@@ -248,10 +245,10 @@ class Preprocessor:
     def _class_codes(self, col: Column, source: str) -> np.ndarray:
         """Index of each label in self.classes, compared exactly (an integer label is never
         rounded through float64); DataError for a label that is not a class."""
-        labels = col.labels()
-        codes = pd.Index(self.classes, dtype=object).get_indexer(labels)
+        codes = col.index_in(self.classes)
         if (codes < 0).any():
             i = int(np.argmax(codes < 0))
+            labels = col.labels()
             raise DataError(
                 f"{source}: label {labels[i]!r} in column {self.targets[0]!r} at line {i + 2} is "
                 f"not one of the training classes ({', '.join(map(str, self.classes))})"
