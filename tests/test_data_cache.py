@@ -303,3 +303,19 @@ def test_a_bad_cache_limit_is_one_line_and_exit_2(cli, tmp_path, monkeypatch):
     assert result.code == 2
     assert "MLPCLI_CACHE_LIMIT must be a size such as 2G or 500M, got 'lots'" in result.err
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("split", ["val", "test", "train", "all"])
+def test_evaluate_on_the_training_file_from_the_cache_equals_parsing_it(cli, tmp_path, split):
+    path = write_csv(tmp_path / "d.csv", n=400)
+    cache_dir = str(tmp_path / "c")
+    trained = cli("train", str(path), "--epochs", "2", "--test-frac", "0.2", "-q",
+                  "--cache-dir", cache_dir)
+    assert trained.code == 0, trained.err
+    cached = cli("evaluate", "latest", str(path), "--split", split, "--json",
+                 "--cache-dir", cache_dir)
+    parsed = cli("evaluate", "latest", str(path), "--split", split, "--json", "--no-cache")
+    assert cached.code == parsed.code == 0, cached.err + parsed.err
+    assert json.loads(cached.out) == json.loads(parsed.out)
+    rows = {"val": 64, "test": 80, "train": 256, "all": 400}[split]
+    assert json.loads(cached.out)["rows"] == rows

@@ -214,19 +214,16 @@ def _load(data, frame, rng, *, target, features, drop_columns, task, loss, stand
     labels = pre.encode(target_cols, source) if task == "classification" else None
     train, val, test = train_val_test(len(rows), vf, test_frac, rng, labels)
     fit_rows = None if len(val) + len(test) == 0 else train
-    X_train = pre.raw_inputs(feature_cols, source, fit_rows)
     Y_raw = pre.raw_targets(target_cols, source, fit_rows) if task == "regression" else None
-    pre.fit(X_train, Y_raw, source, dtype)
-    pre.standardize_inputs(X_train)
-    X_val = pre.raw_inputs(feature_cols, source, val)
-    pre.standardize_inputs(X_val)
+    pre.fit(feature_cols, fit_rows, Y_raw, source, dtype)
+    X_train = pre.inputs(feature_cols, source, fit_rows, dtype)
+    X_val = pre.inputs(feature_cols, source, val, dtype)
     Y_train = pre.encode(target_cols, source, fit_rows)
     Y_val = pre.encode(target_cols, source, val)
     weights = _sample_weights(columns, weight_col, rows, train, source)
     held_out = {}
     if len(test):
-        X_test = pre.raw_inputs(feature_cols, source, test)
-        pre.standardize_inputs(X_test)
+        X_test = pre.inputs(feature_cols, source, test, dtype)
         held_out["test"] = (X_test, pre.encode(target_cols, source, test), rows[test])
     files = {}
     for split, held_file in (("val", val_file), ("test", test_file)):

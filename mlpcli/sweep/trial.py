@@ -1,12 +1,13 @@
 """One trial of a sweep: a pure function of its spec and the sweep's data.
 
 The CSV is read once per sweep (`load_shared`), or not at all when the data cache has it: raw
-inputs and encoded targets of every row, in float64, unstandardized (memory-mapped from the cache,
-and so shared by the sweep's worker processes). A trial splits them (the --val-frac split drawn from its seed exactly as
-`mlpcli train` draws it, or its fold), fits the standardization on its own training rows, trains,
-and returns its results as values; the sweep's process writes them to disk. So a trial's weights
-depend only on (options, seed, fold) — not on the worker it ran on — and a trial without
---folds has exactly the weights of `mlpcli train` with the same options and seed.
+inputs and encoded targets of every row, in float64, unstandardized (memory-mapped from the
+cache, and so shared by the sweep's worker processes). A trial splits them (the --val-frac split
+drawn from its seed exactly as `mlpcli train` draws it, or its fold), fits the standardization on
+its own training rows, trains, and returns its results as values; the sweep's process writes them
+to disk. So a trial's weights depend only on (options, seed, fold) — not on the worker it ran
+on — and a trial without --folds has exactly the weights of `mlpcli train` with the same
+options and seed.
 """
 
 from __future__ import annotations
