@@ -179,13 +179,12 @@ def test_a_column_whose_std_underflows_is_refused_and_a_constant_one_keeps_std_1
 
 @pytest.mark.parametrize("width", [1, 3])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_standardization_in_blocks_equals_numpy_on_the_whole_matrix(tmp_path, width, dtype):
-    """More rows than preprocess.CHUNK_ROWS: the inputs are built and their statistics summed
-    block by block, and still equal numpy's on the whole float64 matrix, bit for bit."""
-    from mlpcli.data.preprocess import CHUNK_ROWS
-
+def test_standardization_column_by_column_equals_numpy_on_the_whole_matrix(tmp_path, width, dtype):
+    """The inputs are built one column at a time, and their statistics are still numpy's on the
+    whole float64 matrix (summed row by row for several columns, pairwise for one), bit for bit;
+    float32 inputs are the float64 ones rounded."""
     rng = np.random.default_rng(7)
-    n = 2 * CHUNK_ROWS + 1234
+    n = 40_000
     A = rng.normal(3, 2, (n, width)) * np.array([1, 1e-4, 1e5])[:width]
     df = pd.DataFrame(A, columns=list("abc")[:width]).assign(y=rng.normal(size=n))
     path = tmp_path / "d.csv"

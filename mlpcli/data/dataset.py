@@ -197,7 +197,7 @@ def _load(data, frame, rng, *, target, features, drop_columns, task, loss, stand
     del df  # only the parsed columns are needed from here on
     first_bad = first_bad_cell(columns) if dropna else None
     rows, columns, n_dropped = drop_bad_rows(columns, dropna, source)
-    feature_cols = {name: columns[name] for name in feats}
+    feature_cols = {name: columns.pop(name) for name in feats}  # fit_inputs frees them as used
     target_cols = {name: columns[name] for name in targets}
 
     # task, classes, output encoding
@@ -215,15 +215,15 @@ def _load(data, frame, rng, *, target, features, drop_columns, task, loss, stand
     train, val, test = train_val_test(len(rows), vf, test_frac, rng, labels)
     fit_rows = None if len(val) + len(test) == 0 else train
     Y_raw = pre.raw_targets(target_cols, source, fit_rows) if task == "regression" else None
-    pre.fit(feature_cols, fit_rows, Y_raw, source, dtype)
-    X_train = pre.inputs(feature_cols, source, fit_rows, dtype)
-    X_val = pre.inputs(feature_cols, source, val, dtype)
+    splits = {"train": fit_rows, "val": val, **({"test": test} if len(test) else {})}
+    X = pre.fit_inputs(feature_cols, splits, Y_raw, source, dtype)
+    X_train, X_val = X["train"], X["val"]
     Y_train = pre.encode(target_cols, source, fit_rows)
     Y_val = pre.encode(target_cols, source, val)
     weights = _sample_weights(columns, weight_col, rows, train, source)
     held_out = {}
     if len(test):
-        X_test = pre.inputs(feature_cols, source, test, dtype)
+        X_test = X["test"]
         held_out["test"] = (X_test, pre.encode(target_cols, source, test), rows[test])
     files = {}
     for split, held_file in (("val", val_file), ("test", test_file)):

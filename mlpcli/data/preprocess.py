@@ -100,56 +100,61 @@ class Preprocessor:
             standardize=standardize,
         )
 
-    def fit(self, columns: dict[str, Column], rows, Y: np.ndarray | None, source: str,
-            dtype=np.float64):
-        """Learn the standardization from the raw inputs (`raw_inputs`) of `rows` of the
-        feature columns (None: all rows), read CHUNK_ROWS rows at a time, and, for regression,
-        the raw targets Y (`raw_targets`); return self. DataError when a column is so extreme
-        that training in `dtype` cannot work (see `_check_scale`)."""
-        numeric = ~self._onehot_mask()
-        names = [n for n, keep in zip(self.input_names, numeric) if keep]
-
-        codes = self.category_codes(columns)
-
-        def blocks():
-            return (np.ascontiguousarray(self.raw_inputs(columns, source, part, codes)[:, numeric])
-                    for part in _parts(len(next(iter(columns.values())).values), rows))
-
-        if self.standardize:
-            mean, std = np.zeros(len(numeric)), np.ones(len(numeric))
-            if numeric.any():
-                mean[numeric], std[numeric] = _mean_std(blocks, names, source, "column")
-            self.x_mean, self.x_std = mean.tolist(), std.tolist()
-        elif numeric.any():
-            lo, hi = _extremes(blocks())
-            for name, top in zip(names, np.maximum(-lo, hi), strict=True):
-                _check_scale(top, f"column {name!r}", "reaches", source, dtype,
+    def fit_inputs(self, columns: dict[str, Column], splits: dict, Y: np.ndarray | None,
+                   source: str, dtype=np.float64) -> dict[str, np.ndarray]:
+        """Fit the standardization on the rows `splits["train"]` of the feature columns and,
+        for regression, on the raw targets Y (`raw_targets`); return each split's inputs X in
+        `dtype` (splits: name → row positions, None for all rows). Built one feature column at
+        a time, x ← (x − mean) / std in float64 then rounded to `dtype`; each column is taken
+        out of `columns` once written, so the parsed float64 values are freed as the inputs
+        fill (a float32 run never holds a float64 copy of its inputs). A column's statistics are
+        the bits numpy's X.mean(axis=0), X.std(axis=0) give for the whole C-contiguous float64
+        matrix of inputs (see `_column_mean_std`), as a sweep's trials compute them. DataError
+        when a column is so extreme that training in `dtype` cannot work (see `_check_scale`)."""
+        n = len(next(iter(columns.values())).values)
+        X = {split: np.empty((n if rows is None else len(rows), self.n_inputs), dtype)
+             for split, rows in splits.items()}
+        mean, std = np.zeros(self.n_inputs), np.ones(self.n_inputs)
+        row_order = self.n_inputs > 1
+        j = 0
+        for name in self.features:
+            col = columns.pop(name)
+            if name in self.categories:
+                codes, width = self._category_codes(name, col), len(self.categories[name])
+                for split, rows in splits.items():
+                    part = codes if rows is None else codes[rows]
+                    X[split][:, j : j + width] = 0
+                    hit = np.flatnonzero(part >= 0)
+                    X[split][hit, j + part[hit]] = 1.0
+                j += width
+                continue
+            values = col.values
+            train = values if splits["train"] is None else values[splits["train"]]
+            if self.standardize:
+                mean[j], std[j] = _column_mean_std(train, name, source, row_order)
+            else:
+                _check_scale(np.abs(train).max(), f"column {name!r}", "reaches", source, dtype,
                              advice="standardize it (drop --no-standardize) or rescale it")
-        if Y is None:
-            return self
+            for split, rows in splits.items():
+                x = values if rows is None else values[rows]
+                X[split][:, j] = (x - mean[j]) / std[j] if self.standardize else x
+            j += 1
         if self.standardize:
-            mean, std = _mean_std(lambda: [Y], self.targets, source, "target")
+            self.x_mean, self.x_std = mean.tolist(), std.tolist()
+        if Y is not None:
+            self._fit_targets(Y, source)
+        return X
+
+    def _fit_targets(self, Y: np.ndarray, source: str) -> None:
+        """The regression targets' standardization, and their scale checks."""
+        if self.standardize:
+            mean, std = _mean_std(Y, self.targets, source, "target")
             self.y_mean, self.y_std = mean.tolist(), std.tolist()
         scales = self.y_std if self.standardize else np.abs(Y).max(axis=0)
         what = "has standard deviation" if self.standardize else "reaches"
         for name, scale in zip(self.targets, scales, strict=True):
             # the reported loss is in the target's units: ½ (ŷ − y)² must be a normal float64
             _check_scale(scale, f"target {name!r}", what, source, np.float64, tiny=True)
-        return self
-
-    def inputs(self, columns: dict[str, Column], source: str, rows=None, dtype=np.float64):
-        """Standardized inputs X of `rows` (None: all rows) in `dtype`, C-contiguous, built
-        CHUNK_ROWS rows at a time: x ← (x − mean) / std in float64, then rounded to `dtype`
-        (the whole float64 matrix is never held)."""
-        n = len(next(iter(columns.values())).values)
-        X = np.empty((n if rows is None else len(rows), self.n_inputs), dtype)
-        start, codes = 0, self.category_codes(columns)
-        for part in _parts(n, rows):
-            block = self.raw_inputs(columns, source, part, codes)
-            self.standardize_inputs(block)
-            X[start : start + len(block)] = block
-            start += len(block)
-        return X
 
     # -- saving --------------------------------------------------------------------------------
 
@@ -313,59 +318,59 @@ class Preprocessor:
 
 
 
-CHUNK_ROWS = 16_384  # rows per block when the inputs are standardized or built
+def _mean_std(A: np.ndarray, names: list[str], source: str, role: str):
+    """Means and standard deviations (ddof 0) of A's columns, as numpy's A.mean(axis=0) and
+    A.std(axis=0) give them, computed with each column divided by a power of two near its
+    largest magnitude first and multiplied back after: exact, so ordinary data gives numpy's
+    results bit for bit, while sums of ±1e308 do not overflow and squares of 1e-320 do not
+    underflow. A constant column gets std 1. DataError for a column whose distance x − mean
+    itself overflows (e.g. 1.7e308 and −1.7e308 beside 1e308)."""
+    lo, hi = A.min(axis=0), A.max(axis=0)
+    scale = _scale(np.maximum(-lo, hi))
+    B = A / scale
+    m, s = B.mean(axis=0), B.std(axis=0)
+    return _spread_checked(names, m, s, hi / scale, lo / scale, scale, lo, hi, source, role)
 
 
-def _parts(n: int, rows) -> list[np.ndarray]:
-    """`rows` (None: range(n)) in pieces of at most CHUNK_ROWS."""
-    rows = np.arange(n) if rows is None else np.asarray(rows)
-    return [rows[s : s + CHUNK_ROWS] for s in range(0, max(len(rows), 1), CHUNK_ROWS)]
+def _column_mean_std(x: np.ndarray, name: str, source: str, row_order: bool):
+    """_mean_std of one column x, giving the bits numpy gives this column within the whole
+    C-contiguous matrix of inputs: with `row_order` (a matrix of two or more columns) numpy
+    sums a column row after row, as np.cumsum does; a matrix of one column it sums pairwise, as
+    x.sum() does."""
+    lo, hi = x.min(), x.max()
+    scale = _scale(np.maximum(-lo, hi))
+    b = x / scale
+
+    def total(v):
+        return np.cumsum(v)[-1] if row_order else v.sum()
+
+    m = total(b) / len(b)
+    d = b - m
+    d *= d
+    s = np.sqrt(total(d) / len(b))
+    (m,), (s,) = _spread_checked([name], np.array([m]), np.array([s]), np.array([hi / scale]),
+                                 np.array([lo / scale]), np.array([scale]), np.array([lo]),
+                                 np.array([hi]), source, "column")
+    return m, s
 
 
-def _extremes(blocks) -> tuple[np.ndarray, np.ndarray]:
-    """Column minima and maxima over the blocks."""
-    lo = hi = None
-    for B in blocks:
-        if len(B):
-            lo = B.min(axis=0) if lo is None else np.minimum(lo, B.min(axis=0))
-            hi = B.max(axis=0) if hi is None else np.maximum(hi, B.max(axis=0))
-    return lo, hi
+def _scale(top: np.ndarray) -> np.ndarray:
+    """2^(e−1) ≤ the largest magnitude < 2^e (2^1024 = inf)."""
+    _, exponent = np.frexp(top)
+    return np.ldexp(1.0, exponent - 1)
 
 
-def _column_sums(blocks) -> np.ndarray:
-    """Σ over the rows of all blocks, added in row order — numpy's own order for the column
-    sums of one C-contiguous matrix, so the result is the same bits as `A.sum(axis=0)`."""
-    total = None
-    for B in blocks:
-        total = B.sum(axis=0) if total is None else np.vstack([total[None], B]).sum(axis=0)
-    return total
-
-
-def _mean_std(blocks, names: list[str], source: str, role: str):
-    """Means and standard deviations (ddof 0) of the columns of the row blocks `blocks()` yields
-    (float64; called once per pass); a constant column gets std 1. Each column is divided by a
-    power of two near its largest magnitude first and multiplied back after: exact, so ordinary
-    data gives numpy's `A.mean(axis=0)`, `A.std(axis=0)` bit for bit (the sums run in numpy's
-    row order), while sums of ±1e308 do not overflow and squares of 1e-320 do not underflow.
-    DataError for a column whose distance x − mean itself overflows (e.g. 1.7e308 and −1.7e308
-    beside 1e308)."""
-    first = list(blocks()) if len(names) == 1 else None  # one column: numpy sums it pairwise,
-    if first is not None:                                 # so sum it whole, as numpy does
-        whole = np.concatenate(first)
-        blocks = lambda: [whole]  # noqa: E731
-    lo, hi = _extremes(blocks())
-    n = sum(len(B) for B in blocks())
-    _, exponent = np.frexp(np.maximum(-lo, hi))  # = frexp(max |x|)
-    scale = np.ldexp(1.0, exponent - 1)  # 2^(e−1) ≤ the largest magnitude < 2^e (2^1024 = inf)
-    m = _column_sums(B / scale for B in blocks()) / n
-    s = np.sqrt(_column_sums((B / scale - m) ** 2 for B in blocks()) / n)
-    reach = np.maximum(hi / scale - m, m - lo / scale)  # the largest |x − mean|
+def _spread_checked(names, m, s, hi, lo, scale, low, high, source: str, role: str):
+    """(mean, std) in the data's units from those of the scaled columns (m, s, their extremes
+    hi, lo), std 1 for a constant column; DataError when x − mean overflows or the std of a
+    varying column underflows to 0."""
+    reach = np.maximum(hi - m, m - lo)  # the largest |x − mean|
     with np.errstate(over="ignore"):
-        reach *= scale
-    for name, r, low, high in zip(names, reach, lo, hi, strict=True):
+        reach = reach * scale
+    for name, r, a, b in zip(names, reach, low, high, strict=True):
         if not np.isfinite(r):
             raise DataError(
-                f"{source}: {role} {name!r} spans {low:.3g} to {high:.3g}: x − mean overflows "
+                f"{source}: {role} {name!r} spans {a:.3g} to {b:.3g}: x − mean overflows "
                 "float64, so it cannot be standardized; rescale the column"
             )
     m, s = m * scale, s * scale
