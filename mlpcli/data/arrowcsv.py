@@ -16,6 +16,7 @@ once columns.parse_column has read them: the columns, arrays and encodings are t
 from __future__ import annotations
 
 import codecs
+import hashlib
 import warnings
 from contextlib import nullcontext
 
@@ -164,13 +165,21 @@ _NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-na
 def _scan(source: Source) -> tuple[int, bool]:
     """(an upper bound on the rows: line breaks + 1, whether there is a double quote) — with a
     quote, a quoted cell may hold a line break, which costs Arrow its fastest way to cut the
-    file into blocks."""
-    lines, quoted = 1, False
+    file into blocks. A plain file's sha256 is taken in the same pass, if not known yet."""
+    digest = hashlib.sha256() if source.is_plain_file and source.digest is None else None
+    lf = cr = 0
+    quoted = False
     with source.open() as f:
         while chunk := f.read(_SCAN_BYTES):
-            lines += chunk.count(b"\n") + chunk.count(b"\r")  # CR-only files count too
+            lf += chunk.count(b"\n")
+            if not lf:  # CR-only line ends (old Mac files): count those
+                cr += chunk.count(b"\r")
             quoted = quoted or b'"' in chunk
-    return lines, quoted
+            if digest is not None:
+                digest.update(chunk)
+    if digest is not None:
+        source.digest = digest.hexdigest()
+    return (lf or cr) + 1, quoted
 
 
 def _may_be_big_integers(values) -> bool:

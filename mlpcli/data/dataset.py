@@ -197,7 +197,7 @@ def _load(data, frame, rng, *, target, features, drop_columns, task, loss, stand
     del df  # only the parsed columns are needed from here on
     first_bad = first_bad_cell(columns) if dropna else None
     rows, columns, n_dropped = drop_bad_rows(columns, dropna, source)
-    feature_cols = {name: columns.pop(name) for name in feats}  # fit_inputs frees them as used
+    feature_cols = {name: columns[name] for name in feats}
     target_cols = {name: columns[name] for name in targets}
 
     # task, classes, output encoding

@@ -104,45 +104,41 @@ class Preprocessor:
                    source: str, dtype=np.float64) -> dict[str, np.ndarray]:
         """Fit the standardization on the rows `splits["train"]` of the feature columns and,
         for regression, on the raw targets Y (`raw_targets`); return each split's inputs X in
-        `dtype` (splits: name → row positions, None for all rows). Built one feature column at
-        a time, x ← (x − mean) / std in float64 then rounded to `dtype`; each column is taken
-        out of `columns` once written, so the parsed float64 values are freed as the inputs
-        fill (a float32 run never holds a float64 copy of its inputs). A column's statistics are
-        the bits numpy's X.mean(axis=0), X.std(axis=0) give for the whole C-contiguous float64
-        matrix of inputs (see `_column_mean_std`), as a sweep's trials compute them. DataError
-        when a column is so extreme that training in `dtype` cannot work (see `_check_scale`)."""
+        `dtype` (splits: name → row positions, None for all rows), x ← (x − mean) / std in
+        float64 then rounded to `dtype`, built BLOCK_ROWS rows at a time (no float64 copy of
+        the whole inputs). A column's statistics are the bits numpy's X.mean(axis=0),
+        X.std(axis=0) give for the whole C-contiguous float64 matrix of inputs (see
+        `_column_mean_std`), as a sweep's trials compute them. DataError when a column is so
+        extreme that training in `dtype` cannot work (see `_check_scale`)."""
         n = len(next(iter(columns.values())).values)
-        X = {split: np.empty((n if rows is None else len(rows), self.n_inputs), dtype)
-             for split, rows in splits.items()}
         mean, std = np.zeros(self.n_inputs), np.ones(self.n_inputs)
         row_order = self.n_inputs > 1
         j = 0
         for name in self.features:
-            col = columns.pop(name)
             if name in self.categories:
-                codes, width = self._category_codes(name, col), len(self.categories[name])
-                for split, rows in splits.items():
-                    part = codes if rows is None else codes[rows]
-                    X[split][:, j : j + width] = 0
-                    hit = np.flatnonzero(part >= 0)
-                    X[split][hit, j + part[hit]] = 1.0
-                j += width
+                j += len(self.categories[name])
                 continue
-            values = col.values
+            values = columns[name].values
             train = values if splits["train"] is None else values[splits["train"]]
             if self.standardize:
                 mean[j], std[j] = _column_mean_std(train, name, source, row_order)
             else:
                 _check_scale(np.abs(train).max(), f"column {name!r}", "reaches", source, dtype,
                              advice="standardize it (drop --no-standardize) or rescale it")
-            for split, rows in splits.items():
-                x = values if rows is None else values[rows]
-                X[split][:, j] = (x - mean[j]) / std[j] if self.standardize else x
             j += 1
         if self.standardize:
             self.x_mean, self.x_std = mean.tolist(), std.tolist()
         if Y is not None:
             self._fit_targets(Y, source)
+        codes = self.category_codes(columns)
+        X = {}
+        for split, rows in splits.items():
+            rows = np.arange(n) if rows is None else rows
+            X[split] = np.empty((len(rows), self.n_inputs), dtype)
+            for s in range(0, len(rows), BLOCK_ROWS):
+                block = self.raw_inputs(columns, source, rows[s : s + BLOCK_ROWS], codes)
+                self.standardize_inputs(block)
+                X[split][s : s + BLOCK_ROWS] = block
         return X
 
     def _fit_targets(self, Y: np.ndarray, source: str) -> None:
@@ -316,6 +312,9 @@ class Preprocessor:
         return labels[predicted_class(Yhat)]
 
 
+
+
+BLOCK_ROWS = 8192  # rows of inputs built at a time: a block stays in the CPU's cache
 
 
 def _mean_std(A: np.ndarray, names: list[str], source: str, role: str):
