@@ -47,9 +47,15 @@ def test_data_arguments_complete_bundled_names_and_files(cli, monkeypatch, tmp_p
     assert _complete(cli, monkeypatch, "mlpcli evaluate latest sub/") == ["sub/data.csv"]
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_show_completion_prints_the_script(cli, shell):
-    result = cli("--show-completion", shell)
+@pytest.mark.parametrize("shell, marker", [("bash", "COMPREPLY"), ("zsh", "#compdef mlpcli"),
+                                           ("fish", "complete --command mlpcli")])
+def test_show_completion_prints_the_script(cli, monkeypatch, shell, marker):
+    import typer.completion
+
+    # the shell is found from the process's parents (shellingham): the test's own, whatever
+    # runs the tests (a detached job may have no shell among them)
+    monkeypatch.setattr(typer.completion, "_get_shell_name", lambda: shell)
+    result = cli("--show-completion")
     assert result.code == 0, result.err
-    assert "_MLPCLI_COMPLETE" in result.out
+    assert "_MLPCLI_COMPLETE" in result.out and marker in result.out
     assert "--install-completion" in cli("--help").out
