@@ -319,3 +319,15 @@ def test_evaluate_on_the_training_file_from_the_cache_equals_parsing_it(cli, tmp
     assert json.loads(cached.out) == json.loads(parsed.out)
     rows = {"val": 64, "test": 80, "train": 256, "all": 400}[split]
     assert json.loads(cached.out)["rows"] == rows
+
+
+def test_a_cache_that_cannot_be_written_is_skipped_and_the_run_goes_on(cli, tmp_path):
+    path = write_csv(tmp_path / "d.csv")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be\n")
+    first = cli("train", str(path), "--epochs", "2", "-q", "--cache-dir", str(blocker))
+    second = cli("train", str(path), "--epochs", "2", "-q", "--cache-dir", str(blocker))
+    assert first.code == second.code == 0, first.err + second.err
+    assert blocker.read_text().startswith("a file")
+    info = cli("cache", "info", "--cache-dir", str(blocker), "--json")
+    assert info.code == 0 and json.loads(info.out)["entries"] == 0

@@ -204,7 +204,11 @@ class DataCache:
     def entries(self) -> list[Entry]:
         """Every entry, least recently used first."""
         out = []
-        for path in self.entries_dir.glob("*") if self.entries_dir.is_dir() else []:
+        try:
+            paths = list(self.entries_dir.iterdir()) if self.entries_dir.is_dir() else []
+        except OSError:  # unreadable: no entries to show or evict
+            paths = []
+        for path in paths:
             if path.is_symlink():  # an alias: counted with its entry, removed when it is gone
                 if not path.exists():
                     path.unlink(missing_ok=True)
@@ -214,7 +218,10 @@ class DataCache:
                 used = (path / "meta.json").stat().st_mtime
             except (OSError, ValueError):
                 meta, used = {}, 0.0
-            size = sum(f.stat().st_size for f in path.glob("*") if f.is_file())
+            try:
+                size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+            except OSError:
+                size = 0
             out.append(Entry(path.name, path, size, used, meta))
         return sorted(out, key=lambda e: e.last_used)
 
