@@ -72,7 +72,7 @@ def parts(trainer: Trainer) -> dict:
              for Xb, Yb, _, scale, _, gather, _ in plan.batches]
 
     def products():
-        for Xb, _, _, (A, D, _, G, _), _ in steps:
+        for Xb, _, _, (A, D, _, _, G, _), _ in steps:
             mm[0](Xb, model.first, out=A[0])
             for l in range(1, L):
                 mm[l](A[l - 1], WT[l], out=A[l])
@@ -83,31 +83,31 @@ def parts(trainer: Trainer) -> dict:
             mm[0](Xb.T, G, out=model.dfirst)
 
     def activation():
-        for _, _, _, (A, _, _, _, _), _ in steps:
+        for _, _, _, (A, _, _, zeros, _, _), _ in steps:
             for l in range(L - 1):
-                act(A[l])
+                act(A[l], zeros[l])
 
     def bias():
-        for _, _, _, (A, _, _, _, _), _ in steps:
+        for _, _, _, (A, _, _, _, _, _), _ in steps:
             for l in range(1, L):
                 A[l] += b[l]
 
     def loss():
         fn = trainer.loss_grad_fn
-        for _, Yb, _, (A, _, _, G, _), _ in steps:
+        for _, Yb, _, (A, _, _, _, G, _), _ in steps:
             fn(A[-1], Yb, G, None, None)
 
     def scale():
-        for _, _, s, (_, _, _, G, _), _ in steps:
+        for _, _, s, (_, _, _, _, G, _), _ in steps:
             G *= s
 
     def bias_grads():
-        for _, _, _, (_, _, _, G, ones), _ in steps:
+        for _, _, _, (_, _, _, _, G, ones), _ in steps:
             for l in range(L - 1, 0, -1):
                 np.dot(ones, G, out=db[l])
 
     def mask():
-        for _, _, _, (A, D, T, _, _), _ in steps:
+        for _, _, _, (A, D, T, _, _, _), _ in steps:
             for l in range(L - 1, 0, -1):
                 act_grad(A[l - 1], D[l - 1], T[l - 1])
 
@@ -143,23 +143,23 @@ def parts(trainer: Trainer) -> dict:
     return {**{k: epochs_of(f) for k, f in runs.items()}, "whole step": whole}, restore, len(steps)
 
 
-def profile(name: str, reps: int, target: float) -> dict:
+def profile(name: str, reps: int, target: float, clock=time.perf_counter) -> dict:
     rows, sizes, batch, dtype = CASES[name]
     trainer = make_trainer(rows, sizes, batch, dtype)
     runs, restore, steps = parts(trainer)
     epochs = {}
     for part, run in runs.items():  # warm-up, and epochs per measurement of ≥ target seconds
         restore()
-        t0 = time.perf_counter()
+        t0 = clock()
         run(1)
-        epochs[part] = max(1, round(target / max(time.perf_counter() - t0, 1e-6)))
+        epochs[part] = max(1, round(target / max(clock() - t0, 1e-6)))
     times = {part: [] for part in runs}
     for _ in range(reps):  # interleaved
         for part, run in runs.items():
             restore()
-            t0 = time.perf_counter()
+            t0 = clock()
             run(epochs[part])
-            times[part].append((time.perf_counter() - t0) / (epochs[part] * steps) * 1e6)
+            times[part].append((clock() - t0) / (epochs[part] * steps) * 1e6)
     return {"steps": steps, "us": {p: statistics.median(v) for p, v in times.items()}}
 
 
@@ -184,17 +184,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.3, help="per measurement")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads (default: the BLAS's own, as bench.py runs mlpcli)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time by this process's CPU time, not the wall clock: steadier on a "
+                        "shared machine, meaningful with --threads 1")
     args = parser.parse_args()
+    clock = time.process_time if args.cpu_time else time.perf_counter
     names = args.cases.split(",")
     unknown = [n for n in names if n not in CASES]
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
     print(f"load average {os.getloadavg()[0]:.2f} at start; BLAS threads: "
-          f"{args.threads or 'default'}")
+          f"{args.threads or 'default'}; clock: {'CPU' if args.cpu_time else 'wall'}")
     with threadpool_limits(args.threads, user_api="blas"), \
             np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for name in names:
-            report(name, profile(name, args.reps, args.seconds))
+            report(name, profile(name, args.reps, args.seconds, clock))
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+from types import SimpleNamespace
 
 import pytest
 from conftest import run_dirs
 from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_limits as threadpoolctl_limit
 
 from mlpcli.core import threads as th
 
@@ -17,17 +19,32 @@ def _blas_threads_now() -> int:
 
 
 def test_auto_uses_one_thread_for_small_layers_whatever_the_machine():
-    assert th.auto_threads([64, 128, 10], cores=16, load=0.0) == 1
-    assert th.auto_threads([784, 512, 10], cores=16, load=0.0) == 1  # 401 408 < 2**20
+    assert th.auto_threads([64, 128, 10], cores=16, busy=0.0) == 1
+    assert th.auto_threads([512, 256, 10], cores=16, busy=0.0) == 1  # 131 072 < 2**18
     assert th.layer_work([784, 512, 10]) == 784 * 512
 
 
 def test_auto_uses_the_idle_cores_for_large_layers():
-    big = [1024, 1024, 10]
-    assert th.layer_work(big) == th.PARALLEL_WORK
-    assert th.auto_threads(big, cores=8, load=0.0) == 8
-    assert th.auto_threads(big, cores=8, load=2.7) == 6  # two busy cores (and a bit)
-    assert th.auto_threads(big, cores=2, load=7.0) == 1  # a busy machine: one thread
+    mnist = [784, 512, 10]
+    assert th.layer_work(mnist) >= th.PARALLEL_WORK > th.layer_work([512, 256, 10])
+    assert th.auto_threads(mnist, cores=8, busy=0.0) == 8
+    assert th.auto_threads(mnist, cores=8, busy=0.2) == 8  # a little background use: idle
+    assert th.auto_threads(mnist, cores=8, busy=2.7) == 5  # three cores taken, one partly
+    assert th.auto_threads(mnist, cores=2, busy=1.0) == 1  # one busy process: one thread
+    assert th.auto_threads(mnist, cores=2, busy=7.0) == 1  # a busy machine: still one
+
+
+def test_busy_cores_leaves_this_process_out(monkeypatch):
+    """Other processes' use = the machine's busy CPU time less this process's, per second."""
+    readings = iter([(100.0, 5.0), (101.3, 5.9)])  # machine +1.3 s, this process +0.9 s
+    clock = iter([10.0, 11.0])  # one second later
+    monkeypatch.setattr(th, "_cpu_seconds", lambda: next(readings))
+    monkeypatch.setattr(th, "time", SimpleNamespace(perf_counter=lambda: next(clock),
+                                                   sleep=lambda seconds: None))
+    assert th.busy_cores() == pytest.approx(0.4)
+    monkeypatch.setattr(th, "_cpu_seconds", lambda: None)  # no /proc/stat: unknown
+    assert th.busy_cores() is None
+    assert th.idle_cores(4, None) == 4
 
 
 @pytest.mark.skipif(not any(p.get("user_api") == "blas" for p in threadpool_info()),
@@ -39,6 +56,43 @@ def test_blas_threads_limits_the_loaded_blas_and_says_which():
     with th.blas_threads(th.AUTO, [2, 3, 1]) as record:
         assert record["auto"] and record["threads"] == 1 == _blas_threads_now()
     assert th.blas_name().split()[0] in ("openblas", "mkl", "blis", "accelerate", "flexiblas")
+
+
+@pytest.mark.skipif(not any(p.get("user_api") == "blas" for p in threadpool_info()),
+                    reason="no BLAS visible to threadpoolctl")
+def test_auto_keeps_an_open_blocks_choice_and_never_raises_the_limit(monkeypatch):
+    monkeypatch.setattr(th, "busy_cores", lambda: 0.0)
+    mnist = [784, 512, 10]
+    with th.blas_threads(1, mnist) as outer, th.blas_threads(th.AUTO, mnist) as inner:
+        assert inner is outer and _blas_threads_now() == 1
+    # e.g. a sweep worker, one thread each
+    with threadpoolctl_limit(1), th.blas_threads(th.AUTO, mnist) as record:
+        assert record["threads"] == 1 == _blas_threads_now()
+
+
+def test_the_trainer_applies_the_thread_count_and_keeps_it(monkeypatch):
+    import numpy as np
+
+    from mlpcli.config import Config
+    from mlpcli.core.kernels import MLP
+    from mlpcli.core.train import Trainer
+
+    seen = []
+
+    class Spy:
+        def on_epoch_end(self, record, trainer):
+            seen.append(_blas_threads_now())
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((20, 3)), rng.standard_normal((20, 1))
+    cfg = Config(hidden=(4,), epochs=2, patience=0, threads=th.AUTO)
+    trainer = Trainer(MLP([3, 4, 1]), X, Y, cfg=cfg, rng=rng, callbacks=[Spy()])
+    trainer.run()
+    assert seen == [1, 1] and trainer.threads == 1  # small layers: auto is one thread
+    trainer.threads = 2  # a trainer run on keeps the count it holds
+    trainer.cfg = cfg.replace(epochs=3)
+    trainer.run()
+    assert seen[-1] == 2 and trainer.threads == 2
 
 
 def test_train_records_threads_and_blas_in_config_json(cli, runs_dir):
