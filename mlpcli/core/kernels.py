@@ -10,7 +10,10 @@ worth):
 - layers and buffers start on cache lines (ALIGN), products are chosen by size (np.dot or
   np.matmul) and written into a preallocated Workspace;
 - activations are applied in place, and σ' is computed from the activation A = σ(Z), so Z is
-  never kept:  relu [A > 0],  tanh 1 − A²,  sigmoid A(1 − A).
+  never kept:  relu [A > 0],  tanh 1 − A²,  sigmoid A(1 − A); ReLU is max(Z, zeros) against a
+  zero array of Z's shape, numpy's vectorized path (against a scalar zero 2.5–4× slower);
+- a step's operands (views, transposes, products per layer) are laid out once per batch size
+  (`MLP._step`), so a step does no indexing or slicing in Python.
 
 tests/test_core_paths.py checks that this path and model.py give the same gradients.
 """
