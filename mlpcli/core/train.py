@@ -21,6 +21,7 @@ from mlpcli.core.batches import BatchPlan
 from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import LOSSES, predicted_class
 from mlpcli.core.optim import LearningRate, make_optimizer
+from mlpcli.core.threads import blas_threads
 
 EVAL_ROWS = 4096  # rows per forward pass when evaluating (bounds the evaluation buffers)
 
@@ -115,6 +116,9 @@ class Trainer:
         self._optimizer0 = {k: v.copy() for k, v in optimizer_state.items()}
         self.stop_requested = False
         self.last_theta = None  # the last epoch's weights, once run() put the best ones in place
+        # BLAS threads (cfg.threads, 0 = the auto rule of threads.py): chosen when run() first
+        # starts, then kept, so that a trainer run on in several calls uses one count
+        self.threads = cfg.threads
 
     def request_stop(self) -> None:
         """Ask the loop to stop after the current minibatch (safe from a signal handler)."""
@@ -129,7 +133,9 @@ class Trainer:
         epoch_end = [cb.on_epoch_end for cb in self.callbacks if hasattr(cb, "on_epoch_end")]
 
         # non-finite values are detected and reported below, not warned about per operation
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with blas_threads(self.threads, self.model.sizes) as threads, \
+                np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self.threads = threads["threads"]
             status, message, stopped_early = self._loop(epoch_end)
         if cfg.patience and self.best_epoch:  # early stopping keeps the best weights
             self.last_theta = self.model.theta.copy()  # …and state() the last epoch's
