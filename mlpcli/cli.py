@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlpcli import __version__, config
-from mlpcli.cli_groups import datasets_app, runs_app, write_output, write_text
+from mlpcli.cli_groups import cache_app, datasets_app, runs_app, write_output, write_text
 from mlpcli.clihelp import Command, Group, GroupedCommand
 from mlpcli.config import (
     Config,
@@ -29,6 +29,7 @@ from mlpcli.errors import ConfigError, MlpcliError
 from mlpcli.options import (
     Activation,
     ActivationOpt,
+    CacheDir,
     ClassWeight,
     D,
     Data,
@@ -44,6 +45,7 @@ from mlpcli.options import (
     LabelledData,
     Loss,
     LossOpt,
+    NoCache,
     OptimizerName,
     Reduction,
     ReductionOpt,
@@ -77,6 +79,7 @@ app = typer.Typer(
 )
 app.add_typer(runs_app, name="runs")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(cache_app, name="cache")
 
 _invocation: list[str] = ["mlpcli"]  # the command line being run, recorded in each run
 COMPLETE_VAR = "_MLPCLI_COMPLETE"  # set by the script of --install-completion
@@ -129,6 +132,8 @@ def train(
     resume: Annotated[Optional[str], typer.Option("--resume", rich_help_panel="Output", metavar="RUN", help="Continue a run (id, prefix, path or 'latest') from its checkpoint.", show_default=False)] = None,
     animate: Annotated[bool, typer.Option("--animate", rich_help_panel="Output", help="Also write training.gif: the decision boundary every few epochs (two inputs).")] = D.animate,
     threads: Threads = "auto",
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel="Output", help="Print only the closing lines: how the run ended, its final (and test) metrics and where it was saved; warnings and errors still go to stderr.")] = False,
     # --- optimizers, plateau schedule, clipping, class weights (README "Optimizers and schedules")
     optimizer: Annotated[OptimizerName, typer.Option("--optimizer", rich_help_panel="Optimisation", help="sgd (the lecture's), adam, adamw, rmsprop, adagrad (PyTorch's rules and defaults) or lbfgs (full batch, SciPy's L-BFGS-B; --epochs = its iterations).")] = OptimizerName(D.optimizer),
@@ -340,6 +345,8 @@ def evaluate(
     sep: Sep = None,
     encoding: Encoding = None,
     threads: Threads = "auto",
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
 ):
     """Loss and accuracy (classification) or R² and RMSE (regression) of a run on labelled
     data, saying which rows were scored, with the per-class report and confusion matrix, or

@@ -1,4 +1,4 @@
-"""The `runs` and `datasets` command groups, and how commands write a file the user names.
+"""The `runs`, `datasets` and `cache` command groups, and how commands write a file the user names.
 
 Like cli.py's commands, each parses, calls the library and renders; cli.py adds the groups to
 the app.
@@ -14,12 +14,15 @@ import typer
 from mlpcli.clihelp import Command, Group
 from mlpcli.completion import complete_run
 from mlpcli.errors import ConfigError
-from mlpcli.options import D, Kind, RunArg, RunsDir, _names, _seed
+from mlpcli.options import CacheDir, D, Kind, RunArg, RunsDir, _names, _seed
 
 runs_app = typer.Typer(rich_markup_mode=None, cls=Group, help="List, show and compare training runs.\n\nExample: mlpcli runs list",
                        no_args_is_help=True)
 datasets_app = typer.Typer(rich_markup_mode=None, cls=Group, help="Bundled and generated datasets.\n\nExample: mlpcli datasets list",
                            no_args_is_help=True)
+
+cache_app = typer.Typer(rich_markup_mode=None, cls=Group, help="The cache of parsed CSVs: what it holds, and emptying it.\n\nExample: mlpcli cache info",
+                        no_args_is_help=True)
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -183,6 +186,53 @@ def datasets_make(
     frame[floats] = frame[floats] + 0.0  # -0.0 → 0.0: the CSV never holds "-0"
     text = frame.to_csv(index=False, float_format="%.6g")
     write_text(text, "-" if out is None else str(out), "--out", f"wrote {len(frame)} rows to {out}")
+
+
+# --- cache --------------------------------------------------------------------------------------
+
+@cache_app.command("info", cls=Command)
+def cache_info(
+    cache_dir: CacheDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+):
+    """Where the cache of parsed CSVs is, its size and limit, and one row per entry: the file
+    it was read from, its arrays and when it was last used (least recently used first).
+
+    Example: mlpcli cache info
+    """
+    import json
+
+    from mlpcli import console
+    from mlpcli.data.cache import DataCache, enabled
+
+    cache = DataCache.configured()
+    entries = cache.entries()
+    summary = {"dir": str(cache.root), "enabled": enabled(), "entries": len(entries),
+               "bytes": sum(e.bytes for e in entries), "limit": cache.limit,
+               "items": [{"key": e.key, "source": e.meta.get("source"), "bytes": e.bytes,
+                          "last_used": e.last_used, "shapes": e.meta.get("arrays", {})}
+                         for e in entries]}
+    if as_json:
+        console.write_stdout(json.dumps(summary) + "\n")
+        return
+    console.make_console().print(console.cache_report(summary))
+
+
+@cache_app.command("clear", cls=Command)
+def cache_clear(cache_dir: CacheDir = None):
+    """Remove every entry of the cache of parsed CSVs (the next run on each file parses it
+    again and fills the cache anew).
+
+    Example: mlpcli cache clear
+    """
+    from mlpcli import console
+    from mlpcli.data.cache import DataCache
+
+    cache = DataCache.configured()
+    n, size = cache.clear()
+    console.make_console().print(f"removed {n} {'entry' if n == 1 else 'entries'} "
+                                 f"({console.size_text(size)}) from {cache.root}",
+                                 soft_wrap=True, markup=False)
 
 
 def write_text(text: str, target: str, flag: str, done: str) -> None:

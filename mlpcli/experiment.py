@@ -23,7 +23,7 @@ from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import predicted_class
 from mlpcli.core.metrics import outputs_report, regression_scores
 from mlpcli.core.threads import blas_threads
-from mlpcli.core.train import EpochRecord, Trainer, TrainResult
+from mlpcli.core.train import EpochRecord, Trainer, TrainResult, outputs
 from mlpcli.core.weights import row_weights
 from mlpcli.data import Dataset, Preprocessor, dataset_for
 from mlpcli.errors import ConfigError, RunError
@@ -99,7 +99,7 @@ def predictions_frame(model: MLP, pre: Preprocessor, X, Y, rows):
     """predictions.csv: data row, true target(s), prediction(s) and class probabilities."""
     import pandas as pd
 
-    Yhat = model.forward(X)
+    Yhat = outputs(model, X)
     true = pd.DataFrame({"row": rows})
     if pre.task == "classification":
         labels = np.asarray(pre.classes, dtype=object)[predicted_class(Y)]
@@ -126,7 +126,7 @@ def summary_metrics(trainer: Trainer, data: Dataset) -> dict:
                    else ("train", data.X_train, data.Y_train))
     pre = data.preprocessor
     out["report"] = {"split": split, **outputs_report(
-        trainer.model.forward(X), Y, task=pre.task, classes=pre.classes, loss=trainer.cfg.loss,
+        outputs(trainer.model, X), Y, task=pre.task, classes=pre.classes, loss=trainer.cfg.loss,
         y_std=pre.y_std, targets=pre.targets)}
     return out
 
@@ -140,7 +140,7 @@ def split_scores(trainer: Trainer, X, Y, data: Dataset, R=None) -> dict:
         out["acc"] = acc
         out["bacc"] = bacc
     if data.preprocessor.task == "regression":
-        out.update(regression_scores(trainer.model.forward(X), Y, data.preprocessor.y_std))
+        out.update(regression_scores(outputs(trainer.model, X), Y, data.preprocessor.y_std))
     return out
 
 

@@ -4,6 +4,7 @@ parsed, and the Annotated types of options several commands take."""
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -95,6 +96,22 @@ def _threads(value: str) -> int:
             from None
 
 
+def _cache_dir(ctx: typer.Context, value: str | None) -> str | None:
+    """--cache-dir DIR: this process and its sweep workers keep parsed data there."""
+    if value is not None and not ctx.resilient_parsing:
+        if not value.strip():
+            raise typer.BadParameter("expected a directory, got ''")
+        os.environ["MLPCLI_CACHE_DIR"] = str(Path(value).expanduser().absolute())
+    return value
+
+
+def _no_cache(ctx: typer.Context, value: bool) -> bool:
+    """--no-cache: this process and its sweep workers neither read nor write the data cache."""
+    if value and not ctx.resilient_parsing:
+        os.environ["MLPCLI_NO_CACHE"] = "1"
+    return value
+
+
 def _runs_dir(value: str) -> Path:
     config.check_runs_dir(value)  # before Path() turns "" into "."
     return Path(value)
@@ -119,6 +136,8 @@ Sep = Annotated[str | None, typer.Option("--sep", rich_help_panel="Data", metava
 Encoding = Annotated[str | None, typer.Option("--encoding", rich_help_panel="Data", metavar="NAME", help="File encoding, e.g. latin-1.  [default: utf-8]", show_default=False)]
 Dropna = Annotated[bool, typer.Option("--dropna", rich_help_panel="Data", help="Drop rows with missing values instead of stopping.")]
 Threads = Annotated[str, typer.Option("--threads", metavar="N|auto", rich_help_panel="Output", help="BLAS threads for the matrix products; auto: 1 for small layers (threads cost more than they save), else the cores not busy (see benchmarks/README.md).", callback=_threads)]
+CacheDir = Annotated[str | None, typer.Option("--cache-dir", metavar="DIR", rich_help_panel="Data", help="Keep parsed CSVs here, so the next run on an unchanged file skips parsing.  [default: $XDG_CACHE_HOME/mlpcli, or $MLPCLI_CACHE_DIR]", callback=_cache_dir, show_default=False)]
+NoCache = Annotated[bool, typer.Option("--no-cache", rich_help_panel="Data", help="Parse the CSV again, neither reading nor writing the data cache.", callback=_no_cache)]
 RunsDir = Annotated[str, typer.Option("--runs-dir", rich_help_panel="Output", metavar="DIR", help="Folder of run directories.", callback=_runs_dir)]
 ClassWeight = Annotated[str | None, typer.Option("--class-weight", rich_help_panel="Data", metavar="balanced|CLASS=W,…", help="Weigh each example's loss by its class: balanced (n / (k·n_class), scikit-learn's) or e.g. \"cat=2,dog=1\" (unnamed classes 1).", show_default=False)]
 SampleWeight = Annotated[str | None, typer.Option("--sample-weight", rich_help_panel="Data", metavar="COLUMN", help="Weigh each example's loss by this numeric column (then not a feature).", show_default=False)]

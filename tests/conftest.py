@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +11,15 @@ import numpy as np
 import pytest
 
 from mlpcli.cli import main
+
+# every CSV the suite reads with PyArrow is read again with pandas' C parser and compared column by
+# column (mlpcli.data.csvread.check_readers); subprocesses inherit it
+os.environ["MLPCLI_CHECK_READERS"] = "1"
+# the data cache of the whole session, for files of any size: every run of the suite whose data
+# was read before (by another test) takes its arrays from the cache, memory-mapped read-only
+os.environ["MLPCLI_CACHE_DIR"] = tempfile.mkdtemp(prefix="mlpcli-test-cache-")
+os.environ["MLPCLI_CACHE_MIN_BYTES"] = "0"
+os.environ.pop("MLPCLI_NO_CACHE", None)
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -27,6 +38,8 @@ def cli(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+    for name in ("MLPCLI_CACHE_DIR", "MLPCLI_NO_CACHE"):  # --cache-dir, --no-cache set these
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # for the process: undone after
 
     def run(*args) -> Result:
         capsys.readouterr()

@@ -175,3 +175,25 @@ def test_a_column_whose_std_underflows_is_refused_and_a_constant_one_keeps_std_1
     assert ds.preprocessor.x_mean == [1e308, 7.0]
     assert ds.preprocessor.x_std == [1.0, 1.0]
     np.testing.assert_array_equal(ds.X_train, np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("width", [1, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_standardization_in_blocks_equals_numpy_on_the_whole_matrix(tmp_path, width, dtype):
+    """More rows than preprocess.CHUNK_ROWS: the inputs are built and their statistics summed
+    block by block, and still equal numpy's on the whole float64 matrix, bit for bit."""
+    from mlpcli.data.preprocess import CHUNK_ROWS
+
+    rng = np.random.default_rng(7)
+    n = 2 * CHUNK_ROWS + 1234
+    A = rng.normal(3, 2, (n, width)) * np.array([1, 1e-4, 1e5])[:width]
+    df = pd.DataFrame(A, columns=list("abc")[:width]).assign(y=rng.normal(size=n))
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    ds = load(path, dtype=dtype)
+    A = np.ascontiguousarray(read_csv(path)[list("abc")[:width]].to_numpy())
+    mean, std = A.mean(axis=0), A.std(axis=0)
+    assert ds.preprocessor.x_mean == mean.tolist()
+    assert ds.preprocessor.x_std == std.tolist()
+    expected = ((A - mean) / std).astype(dtype)
+    assert ds.X_train.dtype == dtype and np.array_equal(ds.X_train, expected)

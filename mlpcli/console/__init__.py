@@ -13,6 +13,7 @@ package's interface (`from mlpcli import console; console.error(...)`).
 from mlpcli.console.live import TrainingDisplay
 from mlpcli.console.tables import (
     RunView,
+    cache_report,
     compare_table,
     datasets_table,
     evaluation_table,
@@ -21,6 +22,7 @@ from mlpcli.console.tables import (
     print_uncut,
     run_report,
     runs_listing,
+    size_text,
 )
 from mlpcli.console.terminal import (
     OutputClosed,
@@ -34,7 +36,8 @@ from mlpcli.console.terminal import (
     write_stdout,
 )
 
-__all__ = ["OutputClosed", "OutputFailed", "RunView", "TrainingDisplay", "compare_table",
+__all__ = ["OutputClosed", "OutputFailed", "RunView", "TrainingDisplay", "cache_report",
+           "compare_table", "size_text",
            "datasets_table", "error", "evaluation_table", "fmt", "key_value_table",
            "make_console", "print_runs_listing", "print_uncut", "run_report", "runs_listing",
            "silence", "warn", "write_stdout"]

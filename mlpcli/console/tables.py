@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -229,7 +230,7 @@ def run_report(run: RunView) -> list:
     if best:
         result.add_row(f"best epoch ({best.get('epoch')})",
                        *(fmt(best.get(k), metric_kind(k)) for k in keys))
-    files = [(name, _size(size)) for name, size in run.files]
+    files = [(name, size_text(size)) for name, size in run.files]
     curves = {"train loss": list(metrics["train_loss"])}
     if metrics["val_loss"].notna().any():
         curves["val loss"] = list(metrics["val_loss"])
@@ -250,7 +251,7 @@ def test_scores(test: dict) -> str:
     return "  ·  ".join(scores) + f"  ({test['rows']} test rows{where}, scored once)"
 
 
-def _size(size: float) -> str:
+def size_text(size: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
@@ -347,6 +348,25 @@ def _cell(value) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value)) or "–"
     return "–" if value is None else str(value)
+
+
+def cache_report(summary: dict) -> list:
+    """`cache info`: where the cache is, its size against its limit, one row per entry."""
+    state = "" if summary["enabled"] else "  (turned off by MLPCLI_NO_CACHE)"
+    head = Text(f"{summary['dir']}{state}\n{summary['entries']} "
+                f"{'entry' if summary['entries'] == 1 else 'entries'}, "
+                f"{size_text(summary['bytes'])} of {size_text(summary['limit'])}")
+    if not summary["items"]:
+        return head
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD)
+    for col in ("source", "rows × inputs", "size", "last used"):
+        table.add_column(col, justify="right" if col in ("size",) else "left")
+    for item in summary["items"]:
+        shape = item["shapes"].get("X_train", [[0, 0]])[0]
+        used = datetime.fromtimestamp(item["last_used"]).strftime("%Y-%m-%d %H:%M")
+        table.add_row(Text(str(item["source"])), f"{shape[0]:,} × {shape[1]}",
+                      size_text(item["bytes"]), used)
+    return Group(head, table)
 
 
 def datasets_table(rows) -> Table:

@@ -351,3 +351,12 @@ def diverged_message(epoch: int, lr: float, cfg) -> str:
 
 def _nothing(*args):
     return None
+
+
+def outputs(model, X: np.ndarray) -> np.ndarray:
+    """Ŷ for every row of X, EVAL_ROWS rows at a time: the hidden activations of a million rows
+    are never held at once."""
+    if len(X) <= EVAL_ROWS:
+        return model.forward(X)
+    return np.concatenate([model.forward(X[s : s + EVAL_ROWS])
+                           for s in range(0, len(X), EVAL_ROWS)])

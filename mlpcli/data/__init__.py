@@ -2,10 +2,12 @@
 
     source.py      where the bytes come from: regular file, pipe or stdin, compressed file
     csvread.py     read a CSV: sniff, encodings, shape checks, errors with line numbers
+    arrowcsv.py    the fast reader (PyArrow), used where it reads as pandas' C parser does
     columns.py     columns as numbers, booleans or text; column selection, task, class labels
     preprocess.py  the Preprocessor: fit on training rows, transform, decode; saved in model.json
     bundled.py     the bundled datasets and what DATA names
     dataset.py     load_dataset: everything above, then the train/validation split
+    cache.py       the parsed-data cache: a file's arrays, kept for the next run on it
     generate.py    seeded toy datasets (moons, circles, spirals, sine, xor)
 """
 

@@ -23,12 +23,16 @@ _FLOAT_MAX = int(np.finfo(np.float64).max)  # as an int: comparing a huge int to
 class Column:
     """One parsed column: `values` is float64 (NaN where missing) for "number" and "bool",
     an object array of stripped strings (None where missing) for "text". `exact` holds the
-    integers of an integer column exactly (int64, uint64 or Python ints), else None."""
+    integers of an integer column exactly (int64, uint64 or Python ints), else None. A text
+    column also has `codes` into `uniques` (its distinct strings; -1 where missing), so that
+    its categories are found among a few distinct values, not a million cells."""
 
     kind: str  # "number" | "bool" | "text"
     values: np.ndarray
     missing: np.ndarray  # bool mask: empty cell, NaN, NA, ...
     exact: np.ndarray | None = None
+    codes: np.ndarray | None = None  # text: values == uniques[codes] where not missing
+    uniques: np.ndarray | None = None
 
     @property
     def infinite(self) -> np.ndarray:
@@ -40,7 +44,22 @@ class Column:
     def take(self, rows: np.ndarray) -> Column:
         """The column restricted to `rows`."""
         exact = None if self.exact is None else self.exact[rows]
-        return Column(self.kind, self.values[rows], self.missing[rows], exact)
+        codes = None if self.codes is None else self.codes[rows]
+        return Column(self.kind, self.values[rows], self.missing[rows], exact, codes, self.uniques)
+
+    def categories(self) -> list[str]:
+        """The sorted distinct strings of a text column's cells (missing cells left out)."""
+        if self.codes is None:
+            return np.unique(self.values[~self.missing]).tolist()
+        used = np.flatnonzero(np.bincount(self.codes[self.codes >= 0], minlength=len(self.uniques)))
+        return sorted(set(self.uniques[used].tolist()))
+
+    def index_in(self, labels: list) -> np.ndarray:
+        """Each cell's position in `labels` (as `labels()` gives the cells), -1 where absent."""
+        index = pd.Index(labels, dtype=object)
+        if self.codes is not None:
+            return np.append(index.get_indexer(self.uniques), -1)[self.codes]
+        return index.get_indexer(self.labels())
 
     def labels(self) -> np.ndarray:
         """Each cell as a class label (object array): text as is, booleans, integers exactly
@@ -71,33 +90,37 @@ def parse_column(s: pd.Series, name: str, source: str, as_text: bool = False) ->
         return Column("number", s.to_numpy(dtype=np.float64, na_value=np.nan), missing)
     if pd.api.types.infer_dtype(s, skipna=True) == "boolean":  # True/False with missing cells
         return Column("bool", s.to_numpy(dtype=np.float64, na_value=np.nan), missing)
-    # text, integers beyond 64 bits, or numbers held as strings
-    text = s.astype(pd.StringDtype()).str.strip()
-    is_integer = text.str.fullmatch(_INTEGER).fillna(False).to_numpy(dtype=bool)
+    # text, integers beyond 64 bits, or numbers held as strings: each distinct cell read once
+    codes, uniques = pd.factorize(s)  # codes: -1 where missing, else in order of first use
+    raw = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    stripped = raw.astype(pd.StringDtype()).str.strip()
+    text = np.append(stripped.to_numpy(dtype=object), None)  # index -1 (missing) → None
+    is_integer = stripped.str.fullmatch(_INTEGER).fillna(False).to_numpy(dtype=bool)
     if is_integer.any():
-        big = _huge_integer(text, is_integer)
+        big = _huge_integer(stripped, is_integer)
         if big is not None:
+            row = int(np.argmax(codes == big))
             raise DataError(
-                f"{source}: column {name!r} at line {big + 2} has an integer too large for a "
-                f"float64 ({short(text.iloc[big])}); fix the value or drop the column with "
+                f"{source}: column {name!r} at line {row + 2} has an integer too large for a "
+                f"float64 ({short(stripped.iloc[big])}); fix the value or drop the column with "
                 f"--drop-columns {name}"
             )
-        if is_integer[~missing].all():
-            exact = np.array([None if m else int(v) for v, m in zip(text, missing)], dtype=object)
-            values = np.array([np.nan if m else float(v) for v, m in zip(exact, missing)])
-            return Column("number", values, missing, exact)
+        if is_integer.all():
+            exact = np.array([*(int(v) for v in stripped), None], dtype=object)
+            values = np.array([*(float(v) for v in exact[:-1]), np.nan])
+            return Column("number", values[codes], missing, exact[codes])
     # a cell is text when it does not parse as a number
-    numbers = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    is_text = ~missing & np.isnan(numbers)
+    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    is_text = np.isnan(numbers)
     if not is_text.any():
-        return Column("number", numbers, missing)
-    if is_text[~missing].all():
-        return Column("text", _text_values(s), missing)
-    raise _mixed_error(s, name, source, is_text, missing)
+        return Column("number", np.append(numbers, np.nan)[codes], missing)
+    if is_text.all():
+        return Column("text", text[codes], missing, codes=codes, uniques=text[:-1])
+    raise _mixed_error(s, name, source, np.append(is_text, False)[codes], missing)
 
 
 def _huge_integer(text: pd.Series, is_integer: np.ndarray) -> int | None:
-    """Row of the first integer cell beyond float64's range, or None."""
+    """Position of the first integer in `text` beyond float64's range, or None."""
     for i in np.flatnonzero(is_integer):
         if abs(int(text.iloc[i])) > _FLOAT_MAX:
             return int(i)

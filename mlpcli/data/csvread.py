@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 import warnings
 from contextlib import nullcontext
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlpcli.data.arrowcsv import read_arrow
 from mlpcli.data.source import CHUNK, DECOMPRESS_ERRORS, Source, open_source
 from mlpcli.errors import ConfigError, DataError
 
@@ -25,20 +27,27 @@ DEFAULT_ENCODING = "utf-8-sig"  # plain UTF-8 that also skips a byte-order mark
 SNIFF_BYTES = 64 * 1024  # the delimiter sniffer and the binary-file check look this far
 SNIFF_LINES = 100  # ... and at no more than this many lines
 DELIMITERS = ",;\t"  # what the sniffer chooses among, in order of preference
+ENGINES = ("auto", "pyarrow", "c")
+CHECK_READERS = "MLPCLI_CHECK_READERS"  # set (as the test suite does): every Arrow read is checked
 SEP_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "space": " "}
 
 
 def read_csv(
-    path: str | Path | Source, sep: str | None = None, encoding: str | None = None
+    path: str | Path | Source, sep: str | None = None, encoding: str | None = None,
+    engine: str = "auto",
 ) -> pd.DataFrame:
-    """Read a CSV with a header row into a DataFrame (pandas' C parser), checking its shape.
+    """Read a CSV with a header row into a DataFrame, checking its shape.
 
     `path` is a file, a pipe, `-` for stdin, or a compressed file (see source.py). `sep` is a
     delimiter ("tab" and "\\t" mean tab); without it the delimiter is sniffed among comma,
     semicolon and tab. `df.attrs`: "source" (the file name, for messages), "decimal_commas"
     (columns of decimal-comma numbers read as numbers) and "decimal_comma_text" ({column:
-    example} of such columns left as text in a comma-separated file).
+    example} of such columns left as text in a comma-separated file). `engine`: "auto" reads
+    with PyArrow where it reads exactly as pandas' C parser (arrowcsv.py), else with the C
+    parser; "c" always with the C parser; "pyarrow" as auto.
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"CSV engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     source = path if isinstance(path, Source) else open_source(path)
     name = source.name
     encoding = _check_encoding(encoding or DEFAULT_ENCODING)
@@ -48,8 +57,13 @@ def read_csv(
     if not text.strip():
         raise DataError(f"{name} is empty; a CSV needs a header row and data rows")
     delimiter = parse_sep(sep) if sep is not None else sniff_delimiter(text)
-    _check_header(_header_fields(text, delimiter), name)
-    df = _pandas_read(source, delimiter, encoding)
+    names = _header_fields(text, delimiter)
+    _check_header(names, name)
+    df = None if engine == "c" else read_arrow(source, delimiter, encoding, names)
+    if df is None:
+        df = _pandas_read(source, delimiter, encoding)
+    elif os.environ.get(CHECK_READERS):
+        check_readers(df, lambda: _pandas_read(source, delimiter, encoding), name)
     df.columns = [str(c).strip() for c in df.columns]
     df = _drop_trailing_blank_rows(df)
     if len(df) == 0:
@@ -62,6 +76,44 @@ def read_csv(
     df.attrs["source"] = name
     df.attrs["decimal_commas"], df.attrs["decimal_comma_text"] = _decimal_commas(df, delimiter)
     return df
+
+
+def check_readers(df: pd.DataFrame, read_c, name: str) -> None:
+    """AssertionError unless the C parser's DataFrame (`read_c()`) has the same columns as the
+    Arrow one `df` once parsed (columns.parse_column: kind, values, missing cells, exact
+    integers, or the same error), and the same row count."""
+    from mlpcli.data.columns import parse_column
+
+    try:
+        c_df = read_c()
+    except (DataError, ConfigError) as e:
+        raise AssertionError(f"{name}: the C parser refuses what Arrow read: {e}") from None
+    assert [str(c).strip() for c in df.columns] == [str(c).strip() for c in c_df.columns], (
+        name, "header")
+    assert len(df) == len(c_df), (name, "rows", len(df), len(c_df))
+    for label, a, c in zip(df.columns, df.columns, c_df.columns):
+        parsed = []
+        for frame, column in ((df, a), (c_df, c)):
+            try:
+                parsed.append(parse_column(frame[column], label, name))
+            except DataError as e:
+                parsed.append(str(e))
+        _assert_same_column(*parsed, f"{name}: column {label!r}")
+
+
+def _assert_same_column(a, c, where: str) -> None:
+    if isinstance(a, str) or isinstance(c, str):
+        assert a == c, (where, a, c)
+        return
+    assert a.kind == c.kind, (where, a.kind, c.kind)
+    assert np.array_equal(a.missing, c.missing), (where, "missing cells")
+    if a.kind == "text":
+        assert a.values.tolist() == c.values.tolist(), (where, "text")
+    else:
+        assert np.array_equal(a.values, c.values, equal_nan=True), (where, "values")
+        assert np.array_equal(np.signbit(a.values), np.signbit(c.values)), (where, "signs")
+    exact = [None if x.exact is None else x.exact.tolist() for x in (a, c)]
+    assert exact[0] == exact[1], (where, "exact integers")
 
 
 _DECIMAL_NUMBER = re.compile(r"[+-]?\d+(?:,\d+)?")  # 1,5 or 2

@@ -25,6 +25,7 @@ import numpy as np
 from mlpcli.config import TASKS, Config, check_held_out
 from mlpcli.core.losses import LOSSES
 from mlpcli.data.bundled import resolve_data
+from mlpcli.data.cache import DataCache
 from mlpcli.data.columns import (
     MAX_LISTED,
     class_labels,
@@ -37,7 +38,7 @@ from mlpcli.data.columns import (
 )
 from mlpcli.data.csvread import read_csv
 from mlpcli.data.preprocess import Preprocessor
-from mlpcli.data.source import open_source
+from mlpcli.data.source import Source, open_source
 from mlpcli.errors import ConfigError, DataError
 
 MANY_CATEGORIES = 50  # warn when a text feature one-hot encodes into more inputs than this
@@ -71,6 +72,33 @@ class Dataset:
     test_rows: np.ndarray | None = None
     held_out_files: dict = field(default_factory=dict)  # "val"/"test" → {path, sha256, rows}
 
+    def to_cache(self) -> tuple[dict, dict]:
+        """(arrays, JSON-able rest) for the data cache."""
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        meta = {"preprocessor": self.preprocessor.to_dict(), "n_rows": self.n_rows,
+                "n_columns": self.n_columns, "val_frac": self.val_frac,
+                "n_dropped": self.n_dropped, "warnings": self.warnings,
+                "held_out_rows": {k: v["rows"] for k, v in self.held_out_files.items()}}
+        return arrays, meta
+
+    @classmethod
+    def from_cache(cls, arrays: dict, meta: dict, path: Path, sha256: str,
+                   held_out_files: dict) -> Dataset:
+        """The Dataset a cache entry holds (arrays memory-mapped, read-only), for the file at
+        `path` and the held-out files' records as they are now."""
+        return cls(
+            **{name: arrays.get(name) for name in _ARRAYS},
+            preprocessor=Preprocessor.from_dict(meta["preprocessor"]), path=path, sha256=sha256,
+            n_rows=meta["n_rows"], n_columns=meta["n_columns"], val_frac=meta["val_frac"],
+            n_dropped=meta["n_dropped"], warnings=list(meta["warnings"]),
+            held_out_files={split: {**record, "rows": meta["held_out_rows"][split]}
+                            for split, record in held_out_files.items()},
+        )
+
+
+_ARRAYS = ("X_train", "Y_train", "X_val", "Y_val", "train_rows", "val_rows", "w_train", "w_val",
+           "X_test", "Y_test", "test_rows")
+
 
 def default_val_frac(n_rows: int) -> float:
     """VAL_FRAC for data with at least MIN_ROWS_FOR_VAL rows, else 0 (train on all rows)."""
@@ -103,16 +131,56 @@ def load_dataset(
     test_frac: float = 0.0,
     val_file: str | Path | None = None,
     test_file: str | Path | None = None,
+    cache: DataCache | None = None,
 ) -> Dataset:
     """Read, check, encode, split and standardize a CSV (see the module docstring).
     `sample_weight`: a numeric column of per-row weights ≥ 0, then not a feature.
     `frame`: a DataFrame to use instead of reading `data` (then only the name of the data),
-    as the scikit-learn-style estimators pass their arrays."""
+    as the scikit-learn-style estimators pass their arrays. `cache`: where the arrays of a
+    regular file are kept for the next call with the same bytes and options (cache.py); the
+    split's draws from `rng` are replayed from it, so a hit leaves `rng` as a miss does."""
     _check_options(task, loss, val_frac, dtype)
     check_held_out(val_frac, test_frac, val_file, test_file)
+    options = dict(target=target, features=features, drop_columns=drop_columns, task=task,
+                   loss=loss, standardize=standardize, val_frac=val_frac, dropna=dropna, sep=sep,
+                   encoding=encoding, dtype=dtype, sample_weight=sample_weight,
+                   test_frac=test_frac, val_file=val_file, test_file=test_file)
+    if frame is not None or cache is None:
+        return _load(data, frame, rng, **options)
+    path = resolve_data(data)
+    held = {split: resolve_data(f) for split, f in (("val", val_file), ("test", test_file)) if f}
+    if not all(cache.accepts(p) for p in (path, *held.values())):
+        return _load(data, frame, rng, **options)
+    stream = open_source(path)
+    sha256 = cache.content_sha256(path, stream.sha256)
+    records = {split: {"path": str(p), "sha256": cache.content_sha256(p, open_source(p).sha256)}
+               for split, p in held.items()}
+    fields = {**options, "dtype": np.dtype(dtype).name, "sha256": sha256,
+              "val_file": records.get("val", {}).get("sha256"),
+              "test_file": records.get("test", {}).get("sha256"), "rng": rng.bit_generator.state}
+    key = cache.key(fields)
+    hit = cache.load(key)
+    if hit is not None:
+        arrays, meta = hit
+        rng.bit_generator.state = meta["rng_after"]
+        return Dataset.from_cache(arrays, meta, path, sha256, records)
+    stream.digest = sha256
+    dataset = _load(stream, None, rng, **options)
+    arrays, meta = dataset.to_cache()
+    # the run records the validation fraction it used: `evaluate` asks with it
+    alias = cache.key({**fields, "val_frac": dataset.val_frac})
+    cache.store(key, arrays, {**meta, "source": str(path.absolute()),
+                              "rng_after": rng.bit_generator.state}, alias=alias)
+    return dataset
+
+
+def _load(data, frame, rng, *, target, features, drop_columns, task, loss, standardize, val_frac,
+          dropna, sep, encoding, dtype, sample_weight, test_frac, val_file, test_file) -> Dataset:
+    """load_dataset without the cache. `data` may be an opened Source."""
     if frame is None:
-        path = resolve_data(data)
-        stream = open_source(path)  # read once if it is a pipe: hashed and parsed from memory
+        path = data.path if isinstance(data, Source) else resolve_data(data)
+        # read once if it is a pipe: hashed and parsed from memory
+        stream = data if isinstance(data, Source) else open_source(path)
         df = read_csv(stream, sep=sep, encoding=encoding)
         sha256 = stream.sha256
     else:
@@ -146,19 +214,16 @@ def load_dataset(
     labels = pre.encode(target_cols, source) if task == "classification" else None
     train, val, test = train_val_test(len(rows), vf, test_frac, rng, labels)
     fit_rows = None if len(val) + len(test) == 0 else train
-    X_train = pre.raw_inputs(feature_cols, source, fit_rows)
     Y_raw = pre.raw_targets(target_cols, source, fit_rows) if task == "regression" else None
-    pre.fit(X_train, Y_raw, source, dtype)
-    pre.standardize_inputs(X_train)
-    X_val = pre.raw_inputs(feature_cols, source, val)
-    pre.standardize_inputs(X_val)
+    pre.fit(feature_cols, fit_rows, Y_raw, source, dtype)
+    X_train = pre.inputs(feature_cols, source, fit_rows, dtype)
+    X_val = pre.inputs(feature_cols, source, val, dtype)
     Y_train = pre.encode(target_cols, source, fit_rows)
     Y_val = pre.encode(target_cols, source, val)
     weights = _sample_weights(columns, weight_col, rows, train, source)
     held_out = {}
     if len(test):
-        X_test = pre.raw_inputs(feature_cols, source, test)
-        pre.standardize_inputs(X_test)
+        X_test = pre.inputs(feature_cols, source, test, dtype)
         held_out["test"] = (X_test, pre.encode(target_cols, source, test), rows[test])
     files = {}
     for split, held_file in (("val", val_file), ("test", test_file)):
@@ -216,14 +281,15 @@ def frame_sha256(df) -> str:
 
 
 def dataset_for(cfg: Config, rng: np.random.Generator, frame=None) -> Dataset:
-    """The Dataset of a run's options, as `mlpcli train` loads it (split drawn from `rng`);
-    `frame`: a DataFrame standing for the CSV named cfg.data (the estimators')."""
+    """The Dataset of a run's options, as `mlpcli train` loads it (split drawn from `rng`),
+    through the data cache the environment names; `frame`: a DataFrame standing for the CSV
+    named cfg.data (the estimators')."""
     return load_dataset(
         cfg.data, target=cfg.target or None, features=cfg.features or None,
         drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=cfg.standardize,
         val_frac=cfg.val_frac, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding, rng=rng,
         dtype=np.dtype(cfg.dtype), sample_weight=cfg.sample_weight, test_frac=cfg.test_frac,
-        val_file=cfg.val_file, test_file=cfg.test_file, frame=frame,
+        val_file=cfg.val_file, test_file=cfg.test_file, frame=frame, cache=DataCache.from_env(),
     )
 
 

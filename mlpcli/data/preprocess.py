@@ -71,9 +71,7 @@ class Preprocessor:
         """The preprocessing's structure: categories (from all rows), input names and output
         encoding, with identity standardization until `fit`."""
         categories = {
-            name: np.unique(col.values).tolist()
-            for name, col in feature_cols.items()
-            if col.kind == "text"
+            name: col.categories() for name, col in feature_cols.items() if col.kind == "text"
         }
         input_names = []
         for name in feature_cols:
@@ -102,24 +100,35 @@ class Preprocessor:
             standardize=standardize,
         )
 
-    def fit(self, X: np.ndarray, Y: np.ndarray | None, source: str, dtype=np.float64):
-        """Learn the standardization from the training rows' raw inputs X (`raw_inputs`) and,
-        for regression, raw targets Y (`raw_targets`); return self. DataError when a column is
-        so extreme that training in `dtype` cannot work (see `_check_scale`)."""
+    def fit(self, columns: dict[str, Column], rows, Y: np.ndarray | None, source: str,
+            dtype=np.float64):
+        """Learn the standardization from the raw inputs (`raw_inputs`) of `rows` of the
+        feature columns (None: all rows), read CHUNK_ROWS rows at a time, and, for regression,
+        the raw targets Y (`raw_targets`); return self. DataError when a column is so extreme
+        that training in `dtype` cannot work (see `_check_scale`)."""
         numeric = ~self._onehot_mask()
+        names = [n for n, keep in zip(self.input_names, numeric) if keep]
+
+        codes = self.category_codes(columns)
+
+        def blocks():
+            return (np.ascontiguousarray(self.raw_inputs(columns, source, part, codes)[:, numeric])
+                    for part in _parts(len(next(iter(columns.values())).values), rows))
+
         if self.standardize:
-            mean, std = _mean_std(X, [n for n, keep in zip(self.input_names, numeric) if keep],
-                                  numeric, source, "column")
+            mean, std = np.zeros(len(numeric)), np.ones(len(numeric))
+            if numeric.any():
+                mean[numeric], std[numeric] = _mean_std(blocks, names, source, "column")
             self.x_mean, self.x_std = mean.tolist(), std.tolist()
-        else:
-            for j in np.flatnonzero(numeric):
-                _check_scale(np.abs(X[:, j]).max(), f"column {self.input_names[j]!r}", "reaches",
-                             source, dtype, advice="standardize it (drop --no-standardize) or "
-                                                   "rescale it")
+        elif numeric.any():
+            lo, hi = _extremes(blocks())
+            for name, top in zip(names, np.maximum(-lo, hi), strict=True):
+                _check_scale(top, f"column {name!r}", "reaches", source, dtype,
+                             advice="standardize it (drop --no-standardize) or rescale it")
         if Y is None:
             return self
         if self.standardize:
-            mean, std = _mean_std(Y, self.targets, np.ones(Y.shape[1], bool), source, "target")
+            mean, std = _mean_std(lambda: [Y], self.targets, source, "target")
             self.y_mean, self.y_std = mean.tolist(), std.tolist()
         scales = self.y_std if self.standardize else np.abs(Y).max(axis=0)
         what = "has standard deviation" if self.standardize else "reaches"
@@ -127,6 +136,20 @@ class Preprocessor:
             # the reported loss is in the target's units: ½ (ŷ − y)² must be a normal float64
             _check_scale(scale, f"target {name!r}", what, source, np.float64, tiny=True)
         return self
+
+    def inputs(self, columns: dict[str, Column], source: str, rows=None, dtype=np.float64):
+        """Standardized inputs X of `rows` (None: all rows) in `dtype`, C-contiguous, built
+        CHUNK_ROWS rows at a time: x ← (x − mean) / std in float64, then rounded to `dtype`
+        (the whole float64 matrix is never held)."""
+        n = len(next(iter(columns.values())).values)
+        X = np.empty((n if rows is None else len(rows), self.n_inputs), dtype)
+        start, codes = 0, self.category_codes(columns)
+        for part in _parts(n, rows):
+            block = self.raw_inputs(columns, source, part, codes)
+            self.standardize_inputs(block)
+            X[start : start + len(block)] = block
+            start += len(block)
+        return X
 
     # -- saving --------------------------------------------------------------------------------
 
@@ -162,17 +185,19 @@ class Preprocessor:
         self.standardize_inputs(X)
         return np.ascontiguousarray(X, dtype=dtype)
 
-    def raw_inputs(self, columns: dict[str, Column], source: str, rows=None) -> np.ndarray:
+    def raw_inputs(self, columns: dict[str, Column], source: str, rows=None,
+                   codes: dict | None = None) -> np.ndarray:
         """Unstandardized float64 inputs for `rows` (all rows when None): numbers as is,
-        text as one-hot blocks (all zeros for a category not seen in training)."""
+        text as one-hot blocks (all zeros for a category not seen in training). `codes`: the
+        text features' category codes (`category_codes`), when already computed."""
         n = len(columns[self.features[0]].values) if rows is None else len(rows)
+        codes_of = codes if codes is not None else self.category_codes(columns)
         X = np.zeros((n, self.n_inputs))
         j = 0
         for name in self.features:
             col = columns[name]
             if name in self.categories:
-                codes = self._category_codes(name, col)
-                codes = codes if rows is None else codes[rows]
+                codes = codes_of[name] if rows is None else codes_of[name][rows]
                 hit = np.flatnonzero(codes >= 0)
                 X[hit, j + codes[hit]] = 1.0
                 j += len(self.categories[name])
@@ -186,10 +211,13 @@ class Preprocessor:
                 j += 1
         return X
 
+    def category_codes(self, columns: dict[str, Column]) -> dict[str, np.ndarray]:
+        """Each text feature's category codes (`_category_codes`), by name."""
+        return {name: self._category_codes(name, columns[name]) for name in self.categories}
+
     def _category_codes(self, name: str, col: Column) -> np.ndarray:
         """Index of each cell's category, -1 for an unseen one (recorded in self.warnings)."""
-        cats = self.categories[name]
-        codes = pd.Index(cats, dtype=object).get_indexer(col.values)
+        codes = col.index_in(self.categories[name])
         prefix = f"column {name!r} has categories not seen in training: "
         if (codes < 0).any() and not any(w.startswith(prefix) for w in self.warnings):
             unseen = sorted(set(col.values[codes < 0]))
@@ -248,10 +276,10 @@ class Preprocessor:
     def _class_codes(self, col: Column, source: str) -> np.ndarray:
         """Index of each label in self.classes, compared exactly (an integer label is never
         rounded through float64); DataError for a label that is not a class."""
-        labels = col.labels()
-        codes = pd.Index(self.classes, dtype=object).get_indexer(labels)
+        codes = col.index_in(self.classes)
         if (codes < 0).any():
             i = int(np.argmax(codes < 0))
+            labels = col.labels()
             raise DataError(
                 f"{source}: label {labels[i]!r} in column {self.targets[0]!r} at line {i + 2} is "
                 f"not one of the training classes ({', '.join(map(str, self.classes))})"
@@ -285,28 +313,59 @@ class Preprocessor:
 
 
 
-def _mean_std(A: np.ndarray, names: list[str], columns: np.ndarray, source: str, role: str):
-    """Means and standard deviations (ddof 0) of A's `columns` (others: 0 and 1); a constant
-    column gets std 1. Each column is divided by a power of two near its largest magnitude first
-    and multiplied back after: exact, so ordinary data gives numpy's results bit for bit, while
-    sums of ±1e308 do not overflow and squares of 1e-320 do not underflow. DataError for a
-    column whose distance x − mean itself overflows (e.g. 1.7e308 and −1.7e308 beside 1e308)."""
-    mean, std = np.zeros(A.shape[1]), np.ones(A.shape[1])
-    if not columns.any():
-        return mean, std
-    B = A[:, columns] if not columns.all() else A
-    _, exponent = np.frexp(np.abs(B).max(axis=0))
+CHUNK_ROWS = 16_384  # rows per block when the inputs are standardized or built
+
+
+def _parts(n: int, rows) -> list[np.ndarray]:
+    """`rows` (None: range(n)) in pieces of at most CHUNK_ROWS."""
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    return [rows[s : s + CHUNK_ROWS] for s in range(0, max(len(rows), 1), CHUNK_ROWS)]
+
+
+def _extremes(blocks) -> tuple[np.ndarray, np.ndarray]:
+    """Column minima and maxima over the blocks."""
+    lo = hi = None
+    for B in blocks:
+        if len(B):
+            lo = B.min(axis=0) if lo is None else np.minimum(lo, B.min(axis=0))
+            hi = B.max(axis=0) if hi is None else np.maximum(hi, B.max(axis=0))
+    return lo, hi
+
+
+def _column_sums(blocks) -> np.ndarray:
+    """Σ over the rows of all blocks, added in row order — numpy's own order for the column
+    sums of one C-contiguous matrix, so the result is the same bits as `A.sum(axis=0)`."""
+    total = None
+    for B in blocks:
+        total = B.sum(axis=0) if total is None else np.vstack([total[None], B]).sum(axis=0)
+    return total
+
+
+def _mean_std(blocks, names: list[str], source: str, role: str):
+    """Means and standard deviations (ddof 0) of the columns of the row blocks `blocks()` yields
+    (float64; called once per pass); a constant column gets std 1. Each column is divided by a
+    power of two near its largest magnitude first and multiplied back after: exact, so ordinary
+    data gives numpy's `A.mean(axis=0)`, `A.std(axis=0)` bit for bit (the sums run in numpy's
+    row order), while sums of ±1e308 do not overflow and squares of 1e-320 do not underflow.
+    DataError for a column whose distance x − mean itself overflows (e.g. 1.7e308 and −1.7e308
+    beside 1e308)."""
+    first = list(blocks()) if len(names) == 1 else None  # one column: numpy sums it pairwise,
+    if first is not None:                                 # so sum it whole, as numpy does
+        whole = np.concatenate(first)
+        blocks = lambda: [whole]  # noqa: E731
+    lo, hi = _extremes(blocks())
+    n = sum(len(B) for B in blocks())
+    _, exponent = np.frexp(np.maximum(-lo, hi))  # = frexp(max |x|)
     scale = np.ldexp(1.0, exponent - 1)  # 2^(e−1) ≤ the largest magnitude < 2^e (2^1024 = inf)
-    B /= scale  # in place: B is A or a copy of its columns
-    m, s = B.mean(axis=0), B.std(axis=0)
-    reach = np.maximum(B.max(axis=0) - m, m - B.min(axis=0))  # the largest |x − mean|
-    B *= scale
+    m = _column_sums(B / scale for B in blocks()) / n
+    s = np.sqrt(_column_sums((B / scale - m) ** 2 for B in blocks()) / n)
+    reach = np.maximum(hi / scale - m, m - lo / scale)  # the largest |x − mean|
     with np.errstate(over="ignore"):
         reach *= scale
-    for name, r, lo, hi in zip(names, reach, B.min(axis=0), B.max(axis=0), strict=True):
+    for name, r, low, high in zip(names, reach, lo, hi, strict=True):
         if not np.isfinite(r):
             raise DataError(
-                f"{source}: {role} {name!r} spans {lo:.3g} to {hi:.3g}: x − mean overflows "
+                f"{source}: {role} {name!r} spans {low:.3g} to {high:.3g}: x − mean overflows "
                 "float64, so it cannot be standardized; rescale the column"
             )
     m, s = m * scale, s * scale
@@ -317,8 +376,7 @@ def _mean_std(A: np.ndarray, names: list[str], columns: np.ndarray, source: str,
                 "(its standard deviation underflows to 0); rescale the column"
             )
     s[reach == 0] = 1.0  # exactly constant (std could be round-off, not 0)
-    mean[columns], std[columns] = m, s
-    return mean, std
+    return m, s
 
 
 def _check_scale(scale: float, what: str, verb: str, source: str, dtype, tiny: bool = False,

@@ -56,6 +56,7 @@ class Source:
     name: str
     data: bytes | None
     compression: str | None
+    digest: str | None = None  # the sha256, once computed (or known from the cache)
 
     @property
     def is_plain_file(self) -> bool:
@@ -92,10 +93,12 @@ class Source:
             return _read_upto(f, size, self.name)
 
     def sha256(self) -> str:
-        """Hex sha256 of the bytes as stored (compressed files: of the compressed bytes)."""
-        if self.data is not None:
-            return hashlib.sha256(self.data).hexdigest()
-        return file_sha256(self.path)
+        """Hex sha256 of the bytes as stored (compressed files: of the compressed bytes);
+        computed once."""
+        if self.digest is None:
+            self.digest = (hashlib.sha256(self.data).hexdigest() if self.data is not None
+                           else file_sha256(self.path))
+        return self.digest
 
     def decompress_error(self, e: Exception) -> DataError:
         """The one-line DataError for a damaged compressed stream."""

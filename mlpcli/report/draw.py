@@ -16,6 +16,7 @@ import numpy as np
 from mlpcli.core.kernels import MLP
 from mlpcli.core.losses import outputs_to_proba, predicted_class
 from mlpcli.core.metrics import outputs_report
+from mlpcli.core.train import outputs
 from mlpcli.data import Preprocessor
 
 GRID_STEPS = 150  # grid points per axis of the input plane (150² forward rows: milliseconds)
@@ -143,7 +144,7 @@ def draw_pictures(model: MLP, pre: Preprocessor, sets: dict, *, snapshots=None,
     classification = pre.task == "classification"
     split = "validation" if len(sets["validation"][0]) else "train"
     X, Y = sets[split]
-    Yhat = model.forward(np.asarray(X, dtype=model.dtype)).astype(np.float64)
+    Yhat = outputs(model, np.asarray(X, dtype=model.dtype)).astype(np.float64)
     if classification:
         report = outputs_report(Yhat, Y, task=pre.task, classes=pre.classes, loss=pre.loss,
                                 y_std=pre.y_std, targets=pre.targets)
@@ -187,7 +188,7 @@ def _points(model, pre, sets) -> dict:
         raw = original_units(pre, X)
         if pre.task == "classification":
             true = predicted_class(Y)
-            wrong = predicted_class(model.forward(np.asarray(X, dtype=model.dtype))) != true
+            wrong = predicted_class(outputs(model, np.asarray(X, dtype=model.dtype))) != true
             points[split] = (raw, true, wrong)
         else:
             points[split] = (raw, Y[:, 0] * pre.y_std[0] + pre.y_mean[0], None)

@@ -16,6 +16,7 @@ from mlpcli.core.losses import LOSSES, predicted_class
 from mlpcli.core.metrics import outputs_report, regression_scores
 from mlpcli.core.threads import AUTO, blas_threads
 from mlpcli.data import dataset_for, read_csv, resolve_data
+from mlpcli.data.cache import DataCache
 from mlpcli.data.source import open_source
 from mlpcli.errors import ConfigError, RunError
 from mlpcli.runs.files import write_atomic
@@ -63,13 +64,20 @@ def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None,
     if split is not None and split not in SPLITS:
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     model, pre = run.model()
-    stream = open_source(resolve_data(data))
-    frame = read_csv(stream, sep=sep, encoding=encoding)
-    source, split, rows = _scored_rows(run, stream.sha256(), split)
-    if rows is not None:
-        frame = frame.iloc[rows]
-    X = pre.transform(frame, dtype=np.float64)
-    Y = pre.encode_targets(frame, dtype=np.float64)
+    path = resolve_data(data)
+    stream = open_source(path)
+    cache = DataCache.from_env()
+    sha256 = (cache.content_sha256(path, stream.sha256) if cache and cache.accepts(path)
+              else stream.sha256())
+    source, split, rows, held = _scored_rows(run, sha256, split)
+    if held is not None and model.dtype == np.float64:  # the training file: no parsing
+        X, Y = _held_rows(held, split)
+    else:
+        frame = read_csv(stream, sep=sep, encoding=encoding)
+        if rows is not None:
+            frame = frame.iloc[rows]
+        X = pre.transform(frame, dtype=np.float64)
+        Y = pre.encode_targets(frame, dtype=np.float64)
     model64 = model.astype(np.float64)
     with blas_threads(threads, model.sizes):
         Yhat = model64.forward(X)
@@ -88,15 +96,16 @@ def evaluate(run: Run, data, sep=None, encoding=None, split: str | None = None,
 
 
 def _scored_rows(run: Run, sha256: str, split: str | None):
-    """(what DATA is to the run, the split scored, its row positions or None for all rows)."""
+    """(what DATA is to the run, the split scored, its row positions or None for all rows, the
+    run's Dataset when DATA is its training file, else None)."""
     dataset = run.config().get("dataset", {})
     for kind in ("val", "test"):
         if (dataset.get(f"{kind}_file") or {}).get("sha256") == sha256:
             _whole_file_only(split, kind, f"the run's {_NAMES[kind]} file")
-            return f"{_NAMES[kind]} file", kind, None
+            return f"{_NAMES[kind]} file", kind, None, None
     if dataset.get("sha256") != sha256:
         _whole_file_only(split, "all", "not the run's training file (its sha256 differs)")
-        return "other file", "all", None
+        return "other file", "all", None, None
     cfg = Config.from_dict(run.config()["options"], source=str(run.path / "config.json"))
     held = dataset_for(cfg.replace(val_file=None, test_file=None),
                        np.random.default_rng(cfg.seed))
@@ -105,14 +114,26 @@ def _scored_rows(run: Run, sha256: str, split: str | None):
     if split is None:  # the held-out rows: test if there are some, else validation
         split = next((s for s in ("test", "val") if len(rows[s])), "train")
     if split == "all":  # the rows training read (without those --dropna left out)
-        return "training file", split, np.sort(np.concatenate(list(rows.values())))
+        return "training file", split, np.sort(np.concatenate(list(rows.values()))), held
     if len(rows[split]) == 0:
         elsewhere = dataset.get(f"{split}_file")
         where = (f"they are in {elsewhere['path']}; evaluate on that file" if elsewhere
                  else "choose another --split")
         raise ConfigError(f"run {run.id} has no {_NAMES[split]} rows in its training file; "
                           f"{where}")
-    return "training file", split, rows[split]
+    return "training file", split, rows[split], held
+
+
+def _held_rows(held, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, Y) of a split of the run's Dataset, in file order ("all": every split's rows);
+    the same numbers the run's Preprocessor gives the parsed rows."""
+    parts = {"train": (held.X_train, held.Y_train, held.train_rows),
+             "val": (held.X_val, held.Y_val, held.val_rows),
+             "test": (held.X_test, held.Y_test, held.test_rows)}
+    chosen = [p for name, p in parts.items() if split in (name, "all") and p[0] is not None]
+    X, Y, rows = (np.concatenate([p[i] for p in chosen]) for i in range(3))
+    order = np.argsort(rows, kind="stable")
+    return X[order], Y[order]
 
 
 _NAMES = {"train": "training", "val": "validation", "test": "test", "all": "all"}

@@ -6,7 +6,8 @@ worker is in flight, so that a stop request (`stop`, a threading.Event set by th
 handler) starts no new trial, and the running ones are asked to stop and return 'interrupted'.
 
 Local processes are spawned (no fork of a process with threads) and limit their BLAS to one
-thread each, so N workers use N cores; each gets the data once, when it starts. On Dask the
+thread each, so N workers use N cores; each gets the data once, when it starts (arrays the data
+cache holds go by file name, and the workers share their pages). On Dask the
 data is scattered to the workers once and each trial's result comes back to this process.
 """
 
@@ -64,7 +65,8 @@ def _init_worker(shared, stop_event) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the sweep's process, which
     limit_blas_threads()  # asks the workers to stop through `stop_event`
-    _worker.update(shared=shared, stop=stop_event)
+    _worker.update(shared={key: data.resolved() for key, data in shared.items()},
+                   stop=stop_event)
 
 
 def _run_in_worker(spec) -> TrialResult:
@@ -80,10 +82,11 @@ def run_in_processes(specs, shared, stop: threading.Event, workers: int, on_star
     is tried once more in a new pool; --resume reruns a trial that failed)."""
     context = multiprocessing.get_context("spawn")
     stop_event = context.Event()
+    by_reference = {key: data.by_reference() for key, data in shared.items()}
     queue, attempts = deque(specs), {}
     while queue and not stop.is_set():
         pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                      initargs=(shared, stop_event))
+                                      initargs=(by_reference, stop_event))
 
         def submit(spec, pool=pool):
             attempts[spec.trial.id] = attempts.get(spec.trial.id, 0) + 1

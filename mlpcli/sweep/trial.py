@@ -1,11 +1,13 @@
 """One trial of a sweep: a pure function of its spec and the sweep's data.
 
-The CSV is read once per sweep (`load_shared`): raw inputs and encoded targets of every row, in
-float64, unstandardized. A trial splits them (the --val-frac split drawn from its seed exactly as
-`mlpcli train` draws it, or its fold), fits the standardization on its own training rows, trains,
-and returns its results as values; the sweep's process writes them to disk. So a trial's weights
-depend only on (options, seed, fold) — not on the worker it ran on — and a trial without
---folds has exactly the weights of `mlpcli train` with the same options and seed.
+The CSV is read once per sweep (`load_shared`), or not at all when the data cache has it: raw
+inputs and encoded targets of every row, in float64, unstandardized (memory-mapped from the
+cache, and so shared by the sweep's worker processes). A trial splits them (the --val-frac split
+drawn from its seed exactly as `mlpcli train` draws it, or its fold), fits the standardization on
+its own training rows, trains, and returns its results as values; the sweep's process writes them
+to disk. So a trial's weights depend only on (options, seed, fold) — not on the worker it ran
+on — and a trial without --folds has exactly the weights of `mlpcli train` with the same
+options and seed.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import copy
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from mlpcli import experiment, runs
 from mlpcli.config import Config
 from mlpcli.data import Dataset, Preprocessor, default_val_frac, load_dataset, split_rows
+from mlpcli.data.cache import DataCache, by_reference, resolve
 from mlpcli.sweep.folds import assign_folds, fold_rows, small_classes
 from mlpcli.sweep.spec import Trial
 
@@ -40,6 +43,17 @@ class TrialData:
     folds: np.ndarray | None = None  # fold of each row (--folds)
     warnings: list = field(default_factory=list)
     init: dict = field(default_factory=dict)  # --init path -> its arrays (read once)
+
+    def by_reference(self) -> TrialData:
+        """This data for a worker process on this machine: arrays memory-mapped from the data
+        cache go by file name, so that every worker maps the same pages instead of receiving
+        (and holding) a copy."""
+        return replace(self, X=by_reference(self.X), Y=by_reference(self.Y),
+                       rows=by_reference(self.rows))
+
+    def resolved(self) -> TrialData:
+        """The data by_reference() sent, its arrays mapped again."""
+        return replace(self, X=resolve(self.X), Y=resolve(self.Y), rows=resolve(self.rows))
 
 
 @dataclass
@@ -80,7 +94,7 @@ def load_shared(cfg: Config, folds: int) -> TrialData:
         cfg.data, target=cfg.target or None, features=cfg.features or None,
         drop_columns=cfg.drop_columns, task=cfg.task, loss=cfg.loss, standardize=False,
         val_frac=0.0, dropna=cfg.dropna, sep=cfg.sep, encoding=cfg.encoding,
-        rng=np.random.default_rng(0), dtype=np.float64)
+        rng=np.random.default_rng(0), dtype=np.float64, cache=DataCache.from_env())
     pre = data.preprocessor
     shared = TrialData(
         X=data.X_train, Y=data.Y_train, rows=data.train_rows, pre=pre.to_dict(),

@@ -1,0 +1,194 @@
+"""The fast CSV reader: PyArrow's multithreaded parser, giving the DataFrame pandas' C parser gives.
+
+It is tried first and answers only where it reads exactly as the C parser (csvread.py) does;
+anything else — an unusual encoding, a header cell without a name, an integer beyond int64, a
+row Arrow cannot parse — returns None, and the C parser reads the file, with its line-numbered
+errors. So every CSV rule and error message stays the C path's, and the two agree on every file
+both read (with MLPCLI_CHECK_READERS=1, as the test suite runs, every read is checked; see
+csvread.check_readers).
+
+How the C parser's reading is matched: the same missing-value words, True/False spellings,
+blank lines kept as rows of missing cells, quoted line breaks allowed when the file has quotes.
+Cells Arrow leaves as text that the C parser reads as numbers (" 1.5", ".5") are numbers again
+once columns.parse_column has read them: the columns, arrays and encodings are the same.
+"""
+
+from __future__ import annotations
+
+import codecs
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import pandas as pd
+
+from mlpcli.data.source import DECOMPRESS_ERRORS, Source
+
+UTF8 = ("utf-8", "utf-8-sig")  # what Arrow reads itself (it skips a byte-order mark)
+_INT64_LIMIT = 2.0**63  # a float column reaching this may be integers the C parser keeps exact
+_SCAN_BYTES = 1 << 24  # bytes per read when counting lines and looking for a quote
+_BLOCK_BYTES = 1 << 20  # bytes per Arrow block: the streaming reader holds a few at a time
+
+
+def arrow_available() -> bool:
+    """True when pyarrow can be imported."""
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def read_arrow(source: Source, delimiter: str, encoding: str, names: list[str]):
+    """The file as pd.read_csv(engine="c") would read it, or None where only the C parser can
+    say (see the module docstring). `names`: the header's fields, as checked by csvread."""
+    if codecs.lookup(encoding).name not in UTF8 or not all(names) or not arrow_available():
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        lines, quoted = _scan(source)
+    except (OSError, *DECOMPRESS_ERRORS):
+        return None  # the C parser reports it
+    options = dict(
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
+                                         newlines_in_values=quoted),
+        convert_options=pacsv.ConvertOptions(
+            null_values=_NA_VALUES, strings_can_be_null=True,
+            true_values=["True", "TRUE", "true"], false_values=["False", "FALSE", "false"]),
+    )
+    def opened():
+        return nullcontext(str(source.path)) if source.is_plain_file else source.open()
+
+    try:
+        with opened() as stream:
+            reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(
+                use_threads=True, block_size=_BLOCK_BYTES), **options)
+            df = _read_streaming(reader, lines, len(names))
+        pa.default_memory_pool().release_unused()  # its blocks' memory, back to the system
+        return df
+    except _TypeChanged:  # a later block holds another type than the first: read it whole
+        pass
+    except (pa.ArrowException, OSError, ValueError, EOFError):
+        return None  # the C parser reads it again and reports what is wrong
+    try:
+        with opened() as stream:
+            table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(use_threads=True),
+                                   **options)
+    except (pa.ArrowException, OSError, ValueError, EOFError):
+        return None
+    return None if _unlike_c(table, len(names)) else _to_frame(table)
+
+
+class _TypeChanged(Exception):
+    """A block of the file holds a value the type inferred from the first block cannot."""
+
+
+def _read_streaming(reader, lines: int, width: int):
+    """The columns of a streaming reader's batches, written into arrays made once (a column's
+    type is what the first block shows): numbers into numpy arrays of `lines` rows — at least the
+    file's rows — text and booleans as Arrow chunks. None when a column is not like the C
+    parser's (see _unlike_c) or a later block holds another type."""
+    import pyarrow as pa
+
+    schema = reader.schema
+    if len(schema) != width:
+        return None
+    kinds = [("float" if pa.types.is_floating(t) else "int" if pa.types.is_integer(t)
+              else "arrow") for t in schema.types]
+    if any(pa.types.is_binary(t) for t in schema.types):
+        return None
+    columns = [np.empty(lines, np.float64 if k == "float" else np.int64) if k != "arrow" else []
+               for k in kinds]
+    nulls = [np.zeros(0, np.intp) for _ in kinds]  # rows of missing cells in integer columns
+    n = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as e:
+            if "conversion error" in str(e).lower() or "cannot be converted" in str(e):
+                raise _TypeChanged from None
+            raise
+        if n + batch.num_rows > lines:
+            return None
+        for i, (kind, column) in enumerate(zip(kinds, batch.columns)):
+            if kind == "arrow":
+                columns[i].append(column)
+            elif kind == "int" and column.null_count:
+                missing = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
+                nulls[i] = np.concatenate([nulls[i], missing + n])
+                columns[i][n : n + batch.num_rows] = column.fill_null(0).to_numpy()
+            else:
+                columns[i][n : n + batch.num_rows] = column.to_numpy(zero_copy_only=False)
+        n += batch.num_rows
+    if n == 0:
+        return None
+    data = {}
+    for name, kind, column, missing in zip(schema.names, kinds, columns, nulls):
+        if kind == "arrow":
+            data[name] = pa.chunked_array(column, type=schema.field(name).type).to_pandas()
+        elif len(missing):  # an integer column with missing cells is float64, as in pandas
+            values = column[:n].astype(np.float64)
+            values[missing] = np.nan
+            data[name] = values
+        else:
+            data[name] = column[:n]
+    df = pd.DataFrame(data, copy=False)
+    if any(_may_be_big_integers(df[name]) for name, k in zip(schema.names, kinds)
+           if k == "float"):
+        return None
+    return df
+
+
+def _unlike_c(table, width: int) -> bool:
+    """True when the C parser may read `table`'s file otherwise: another number of columns, no
+    rows, bytes that are not UTF-8, or integers beyond int64 (see _may_be_big_integers)."""
+    import pyarrow as pa
+
+    if table.num_columns != width or table.num_rows == 0:
+        return True
+    if any(pa.types.is_binary(t) for t in table.schema.types):
+        return True  # the C parser locates the bytes
+    return any(pa.types.is_floating(table.schema.types[i])
+               and _may_be_big_integers(table.column(i).to_numpy()) for i in range(width))
+
+
+# pandas' default missing-value words (pandas._libs.parsers.STR_NA_VALUES)
+_NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
+def _scan(source: Source) -> tuple[int, bool]:
+    """(an upper bound on the rows: line breaks + 1, whether there is a double quote) — with a
+    quote, a quoted cell may hold a line break, which costs Arrow its fastest way to cut the
+    file into blocks."""
+    lines, quoted = 1, False
+    with source.open() as f:
+        while chunk := f.read(_SCAN_BYTES):
+            lines += chunk.count(b"\n") + chunk.count(b"\r")  # CR-only files count too
+            quoted = quoted or b'"' in chunk
+    return lines, quoted
+
+
+def _may_be_big_integers(values) -> bool:
+    """Float values reaching ±2⁶³: the cells may be integers beyond int64, which the C parser
+    keeps exactly (uint64 or text) and Arrow rounds to float64."""
+    values = np.asarray(values)
+    with np.errstate(invalid="ignore"):
+        top = np.nanmax(np.abs(values), initial=0.0)
+    return bool(top >= _INT64_LIMIT)
+
+
+def _to_frame(table) -> pd.DataFrame:
+    """The Arrow table as the DataFrame the C parser would give: int64, float64, bool (object
+    with missing cells), pandas' str dtype for text; an integer column with missing cells
+    becomes float64 with NaN, as in pandas."""
+    names = list(table.column_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = table.to_pandas(split_blocks=True, self_destruct=True)  # frees Arrow's columns
+    df.columns = names
+    return df
