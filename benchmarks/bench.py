@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +43,7 @@ from memory import bench_memory
 from reading import bench_reading
 from report import print_markdown, print_report
 from training import (
+    BUSY_REPS,
     CASES,
     FULL_CASES,
     IMPL_LABELS,
@@ -110,7 +113,9 @@ def main(argv=None) -> int:
 
     progress = Progress(enabled=not (args.json or args.markdown))
     try:
-        report = run(args, impls, notes, reps, target, gemm_sizes, progress)
+        with tempfile.TemporaryDirectory(prefix="mlpcli-bench-cache-") as cache:
+            os.environ["MLPCLI_CACHE_DIR"] = cache  # mlpcli's default cache: not the user's
+            report = run(args, impls, notes, reps, target, gemm_sizes, progress)
     except KeyboardInterrupt:
         print("bench.py: interrupted", file=sys.stderr)
         return 130
@@ -150,6 +155,7 @@ def run(args, impls, notes, reps, target, gemm_sizes, progress) -> dict:
         with spinning_core() as spinner:
             busy = bench_pass(names, busy=True, **passes)
         report["busy"] = {"spinner": spinner, "cases": busy["cases"],
+                          "reps": min(reps, BUSY_REPS),
                           "gemm_gflops": busy["gemm_gflops"],
                           "other_cpu_load": other_load(busy_snapshot)}
     mem_case = next((n for n in names if CASES[n].large), None)

@@ -122,16 +122,20 @@ def reading_table(rd: dict) -> Table:
     t = Table(f"reading a {rd['rows']:,} × {rd['columns']} CSV to training arrays "
               f"(load_dataset in a fresh process, median of {rd['reps']})",
               ["file", "size", f"today's reader ({rd['baseline_commit']})", "first read",
-               "today ÷ first", "warm cache", "first ÷ cache"],
+               "today ÷ first", "warm cache", "first ÷ cache", "warm cache + one pass"],
               caption=f"goals: first read ≥ {GOAL_FIRST_READ:g}× faster than today's reader; "
-                      f"a warm-cache read ≥ {GOAL_CACHE:g}× faster than the first read")
+                      f"a warm-cache read ≥ {GOAL_CACHE:g}× faster than the first read. "
+                      f"+ one pass: then summing every array (a memory-mapped hit reads its "
+                      f"pages only then, as the first epoch would)")
     for kind, s in rd["seconds"].items():
         first, cache = goals.get(f"reading {kind} first read"), goals.get(f"reading {kind} cache")
         t.rows.append([kind, f"{rd['files'][kind]['mib']:.0f} MiB", fmt_seconds(s.get("today")),
                        fmt_seconds(s.get("first")),
                        fmt_goal(first["value"], first["met"]) if first else "—",
                        fmt_seconds(s.get("cached")),
-                       fmt_goal(cache["value"], cache["met"]) if cache else "—"])
+                       fmt_goal(cache["value"], cache["met"]) if cache else "—",
+                       fmt_seconds(s["cached"] + rd["pass_seconds"][kind]["cached"])
+                       if "cached" in s else "—"])
     return t
 
 
@@ -190,7 +194,8 @@ def tables(report: dict) -> list[Table]:
             "goals: every case " + ", ".join(goal_text(p, g) for p, g in BUSY_GOALS.items()),
             f"training throughput, busy: a background loop spinning one core (it got "
             f"{spinner.get('cores_used', 0):.2f} cores; other processes "
-            f"{busy['other_cpu_load']:.2f})"))
+            f"{busy['other_cpu_load']:.2f}); large cases on fewer rows, median of "
+            f"{busy['reps']}"))
     if report.get("memory"):
         out.append(memory_table(report["memory"]))
     if report.get("end_to_end"):

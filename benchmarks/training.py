@@ -67,6 +67,7 @@ GOALS = {
 }
 # … and with one core kept busy (--busy), on every case
 BUSY_GOALS = {"numpy": 1.0, "torch": 1.0}
+BUSY_REPS = 3  # at most, in the busy pass
 
 
 class BenchError(RuntimeError):
@@ -328,9 +329,9 @@ def setup_gemm(dtype: str, sizes: tuple[int, ...]):
     return run
 
 
-def bench_case(case: Case, impls: list[str], reps: int, target: float, quick: bool,
+def bench_case(case: Case, impls: list[str], reps: int, target: float, few_rows: bool,
                torch_threads_fixed: bool = False, gemm_sizes=(2048,)) -> dict:
-    rows = case.quick_rows if quick and case.quick_rows else case.rows
+    rows = case.quick_rows if few_rows and case.quick_rows else case.rows
     X, Y = make_data(case, rows)
     if "matmuls" not in impls:  # the ceiling, for every case
         impls = [*impls, "matmuls"]
@@ -381,12 +382,17 @@ def bench_pass(names: list[str], impls: list[str], reps: int, target: float, qui
                torch_threads_fixed: bool, gemm_sizes: tuple[int, ...], busy: bool,
                say) -> dict:
     """Every case in `names` measured one after the other, then judged against GOALS (or
-    BUSY_GOALS with `busy`); `say(text)` tells which case runs."""
+    BUSY_GOALS with `busy`); `say(text)` tells which case runs.
+
+    The busy pass trains the large cases on their quick rows and measures at most BUSY_REPS
+    times: the peers that collapse under load would otherwise take 10–30 s an epoch, and a
+    measurement is never less than one epoch."""
     cases = {}
     for name in names:
         say(f"case {name}" + (" (busy)" if busy else ""))
-        cases[name] = bench_case(CASES[name], impls, reps, target, quick,
-                                 torch_threads_fixed=torch_threads_fixed, gemm_sizes=gemm_sizes)
+        cases[name] = bench_case(CASES[name], impls, min(reps, BUSY_REPS) if busy else reps,
+                                 target, quick or busy, torch_threads_fixed=torch_threads_fixed,
+                                 gemm_sizes=gemm_sizes)
     gemm = peak_gemm(cases)
     for name in names:
         add_ratios(cases[name], CASES[name], gemm, BUSY_GOALS if busy else GOALS[name])
