@@ -27,7 +27,7 @@ from mlpcli.data.source import DECOMPRESS_ERRORS, Source
 
 UTF8 = ("utf-8", "utf-8-sig")  # what Arrow reads itself (it skips a byte-order mark)
 _INT64_LIMIT = 2.0**63  # a float column reaching this may be integers the C parser keeps exact
-_SCAN_BYTES = 1 << 24  # bytes per read when counting lines and looking for a quote
+_SCAN_BYTES = 1 << 22  # bytes per read when counting lines and looking for a quote
 _BLOCK_BYTES = 1 << 20  # bytes per Arrow block: the streaming reader holds a few at a time
 
 
@@ -169,14 +169,16 @@ def _scan(source: Source) -> tuple[int, bool]:
     digest = hashlib.sha256() if source.is_plain_file and source.digest is None else None
     lf = cr = 0
     quoted = False
+    buffer = bytearray(_SCAN_BYTES)  # one buffer, filled again and again
+    view = memoryview(buffer)
     with source.open() as f:
-        while chunk := f.read(_SCAN_BYTES):
-            lf += chunk.count(b"\n")
+        while size := f.readinto(buffer):
+            lf += buffer.count(b"\n", 0, size)
             if not lf:  # CR-only line ends (old Mac files): count those
-                cr += chunk.count(b"\r")
-            quoted = quoted or b'"' in chunk
+                cr += buffer.count(b"\r", 0, size)
+            quoted = quoted or buffer.find(b'"', 0, size) >= 0
             if digest is not None:
-                digest.update(chunk)
+                digest.update(view[:size])
     if digest is not None:
         source.digest = digest.hexdigest()
     return (lf or cr) + 1, quoted
