@@ -306,19 +306,30 @@ def test_a_bad_cache_limit_is_one_line_and_exit_2(cli, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("split", ["val", "test", "train", "all"])
-def test_evaluate_on_the_training_file_from_the_cache_equals_parsing_it(cli, tmp_path, split):
+def test_evaluate_on_the_training_file_takes_its_rows_without_parsing_and_scores_as_parsing(
+        cli, tmp_path, monkeypatch, split):
+    from mlpcli.runs import inference
+
     path = write_csv(tmp_path / "d.csv", n=400)
     cache_dir = str(tmp_path / "c")
     trained = cli("train", str(path), "--epochs", "2", "--test-frac", "0.2", "-q",
                   "--cache-dir", cache_dir)
     assert trained.code == 0, trained.err
-    cached = cli("evaluate", "latest", str(path), "--split", split, "--json",
-                 "--cache-dir", cache_dir)
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("evaluate parsed the run's training file")
+
+    with monkeypatch.context() as m:  # the run's own file: its rows come from the Dataset
+        m.setattr(inference, "read_csv", no_parsing)
+        held = cli("evaluate", "latest", str(path), "--split", split, "--json",
+                   "--cache-dir", cache_dir)
+    real = inference._scored_rows  # the other way: parse the file, transform the split's rows
+    monkeypatch.setattr(inference, "_scored_rows", lambda *a: (*real(*a)[:3], None))
     parsed = cli("evaluate", "latest", str(path), "--split", split, "--json", "--no-cache")
-    assert cached.code == parsed.code == 0, cached.err + parsed.err
-    assert json.loads(cached.out) == json.loads(parsed.out)
+    assert held.code == parsed.code == 0, held.err + parsed.err
+    assert json.loads(held.out) == json.loads(parsed.out)
     rows = {"val": 64, "test": 80, "train": 256, "all": 400}[split]
-    assert json.loads(cached.out)["rows"] == rows
+    assert json.loads(held.out)["rows"] == rows
 
 
 def test_a_cache_that_cannot_be_written_is_skipped_and_the_run_goes_on(cli, tmp_path):

@@ -125,15 +125,12 @@ def _scored_rows(run: Run, sha256: str, split: str | None):
 
 
 def _held_rows(held, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(X, Y) of a split of the run's Dataset, in file order ("all": every split's rows);
-    the same numbers the run's Preprocessor gives the parsed rows."""
-    parts = {"train": (held.X_train, held.Y_train, held.train_rows),
-             "val": (held.X_val, held.Y_val, held.val_rows),
-             "test": (held.X_test, held.Y_test, held.test_rows)}
+    """(X, Y) of a split of the run's Dataset ("all": every split's rows), the same numbers the
+    run's Preprocessor gives the parsed rows (their order does not matter to any score)."""
+    parts = {"train": (held.X_train, held.Y_train), "val": (held.X_val, held.Y_val),
+             "test": (held.X_test, held.Y_test)}
     chosen = [p for name, p in parts.items() if split in (name, "all") and p[0] is not None]
-    X, Y, rows = (np.concatenate([p[i] for p in chosen]) for i in range(3))
-    order = np.argsort(rows, kind="stable")
-    return X[order], Y[order]
+    return np.concatenate([X for X, _ in chosen]), np.concatenate([Y for _, Y in chosen])
 
 
 _NAMES = {"train": "training", "val": "validation", "test": "test", "all": "all"}
