@@ -7,14 +7,13 @@ writes types as `<int>`, `<str>`, `<int range>`, `<list[str]>` and required argu
 with a `rich_help_panel` are listed under that heading, in the order the headings first occur,
 and types read as INTEGER, FLOAT, TEXT, 1..N, [a|b] and arguments as RUN, RUN..., KIND.
 
-Imports only click and typer: `mlpcli --help` stays fast.
+Imports only typer (which carries its own click): `mlpcli --help` stays fast.
 """
 
 from __future__ import annotations
 
 import re
 
-import click
 import typer.core
 
 TYPE_NAMES = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "list[str]": "TEXT",
@@ -22,7 +21,7 @@ TYPE_NAMES = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "list[str]": "T
 _TYPE = re.compile(r" <([^<>]+)>$")  # the " <type>" Typer appends to a parameter's name
 
 
-def readable_type(param: click.Parameter, label: str) -> str:
+def readable_type(param: typer.core.TyperArgument | typer.core.TyperOption, label: str) -> str:
     """`<int>` → INTEGER, `<int range>` → 1..N (the range's bounds), `<a|b>` → [a|b]."""
     if label.endswith(" range"):
         low, high = getattr(param, "min", None), getattr(param, "max", None)
@@ -34,7 +33,7 @@ def readable_type(param: click.Parameter, label: str) -> str:
     return TYPE_NAMES.get(label, label.upper())
 
 
-def help_record(param: click.Parameter, ctx: click.Context):
+def help_record(param: typer.core.TyperArgument | typer.core.TyperOption, ctx: typer.Context):
     record = param.get_help_record(ctx)
     if record is None:
         return None
@@ -53,8 +52,8 @@ def help_record(param: click.Parameter, ctx: click.Context):
 PANELS = ("Data", "Network", "Optimisation", "Stopping", "Output")  # in this order, then others
 
 
-def format_grouped_options(command: click.Command, ctx: click.Context,
-                           formatter: click.HelpFormatter, grouped: bool) -> None:
+def format_grouped_options(command: typer.core.TyperCommand, ctx: typer.Context,
+                           formatter, grouped: bool) -> None:
     """Arguments, then (when `grouped`) each help panel's options under its heading, in the
     order of PANELS, then the rest under "Options"."""
     args, panels = [], {name: [] for name in PANELS}
@@ -79,10 +78,10 @@ def format_grouped_options(command: click.Command, ctx: click.Context,
             formatter.write_dl(records)
 
 
-def usage_pieces(command: click.Command, ctx: click.Context) -> list[str]:
+def usage_pieces(collected: list[str]) -> list[str]:
     """The usage line's pieces without Typer's braces: RUN... rather than {RUN...}..."""
     pieces = []
-    for piece in click.Command.collect_usage_pieces(command, ctx):
+    for piece in collected:
         required = re.fullmatch(r"\{(.+?)\}(\.\.\.)?", piece)
         if required:
             name = required.group(1)
@@ -99,7 +98,7 @@ class Command(typer.core.TyperCommand):
         format_grouped_options(self, ctx, formatter, self.grouped)
 
     def collect_usage_pieces(self, ctx) -> list[str]:
-        return usage_pieces(self, ctx)
+        return usage_pieces(super().collect_usage_pieces(ctx))
 
 
 class GroupedCommand(Command):
@@ -112,4 +111,4 @@ class Group(typer.core.TyperGroup):
         self.format_commands(ctx, formatter)
 
     def collect_usage_pieces(self, ctx) -> list[str]:
-        return usage_pieces(self, ctx)
+        return usage_pieces(super().collect_usage_pieces(ctx))

@@ -125,3 +125,14 @@ def test_help_through_the_real_entry_point_loads_no_heavy_library():
     loaded = {line.split("|")[-1].strip().split(".")[0] for line in r.stderr.splitlines()
               if line.startswith("import time:")}
     assert "mlpcli" in loaded and not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_command_line_needs_no_standalone_click():
+    """Typer carries its own click; the default install has no other (importing the standalone
+    one made `pip install .` fail with ModuleNotFoundError: No module named 'click')."""
+    code = ("import sys; sys.modules['click'] = None\n"  # any `import click` now fails
+            "from mlpcli.cli import main\n"
+            "main(['runs', '--help'])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: mlpcli runs [OPTIONS] COMMAND [ARGS]..." in result.stdout
