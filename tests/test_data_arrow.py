@@ -40,7 +40,7 @@ CASES = {
 def test_arrow_and_the_c_parser_read_the_same_columns(tmp_path, case, monkeypatch):
     path = write(tmp_path / "d.csv", "a,b", (CASES[case](i) for i in range(ROWS)))
     changed = []
-    monkeypatch.setattr(arrowcsv, "_TypeChanged", type("Seen", (arrowcsv._TypeChanged,), {
+    monkeypatch.setattr(arrowcsv, "_NotStreamable", type("Seen", (arrowcsv._NotStreamable,), {
         "__init__": lambda self, *a: changed.append(1)}))
     arrow, c = both(path)
     if case == "int then float":
@@ -78,3 +78,11 @@ def test_a_disagreement_between_the_readers_is_caught(tmp_path):
     c.loc[50, "a"] = 51  # one cell read otherwise
     with pytest.raises(AssertionError, match="column 'a'"):
         check_readers(arrow, lambda: c, path)
+
+
+def test_the_missing_value_words_are_pandas_own():
+    """arrowcsv spells out pandas' default missing-value words (Arrow needs them as a list):
+    a pandas that reads another word as missing must fail here, not quietly read otherwise."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    assert set(arrowcsv._NA_VALUES) == set(STR_NA_VALUES)

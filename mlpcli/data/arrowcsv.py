@@ -59,47 +59,56 @@ def read_arrow(source: Source, delimiter: str, encoding: str, names: list[str]):
             null_values=_NA_VALUES, strings_can_be_null=True,
             true_values=["True", "TRUE", "true"], false_values=["False", "FALSE", "false"]),
     )
+
     def opened():
         return nullcontext(str(source.path)) if source.is_plain_file else source.open()
 
     try:
-        with opened() as stream:
-            reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(
-                use_threads=True, block_size=_BLOCK_BYTES), **options)
-            df = _read_streaming(reader, lines, len(names))
-        pa.default_memory_pool().release_unused()  # its blocks' memory, back to the system
-        return df
-    except _TypeChanged:  # a later block holds another type than the first: read it whole
-        pass
+        try:
+            with opened() as stream:
+                reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(
+                    use_threads=True, block_size=_BLOCK_BYTES), **options)
+                if _unlike_c(reader.schema, len(names)):
+                    return None
+                df = _read_streaming(reader, lines)
+        except _NotStreamable:  # read it whole: Arrow infers each column from all its blocks
+            with opened() as stream:
+                table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(use_threads=True),
+                                       **options)
+            if _unlike_c(table.schema, len(names)):
+                return None
+            df = _to_frame(table)
     except (pa.ArrowException, OSError, ValueError, EOFError):
         return None  # the C parser reads it again and reports what is wrong
-    try:
-        with opened() as stream:
-            table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(use_threads=True),
-                                   **options)
-    except (pa.ArrowException, OSError, ValueError, EOFError):
+    pa.default_memory_pool().release_unused()  # its blocks' memory, back to the system
+    floats = [name for name in df.columns if df[name].dtype.kind == "f"]
+    if len(df) == 0 or any(_may_be_big_integers(df[name]) for name in floats):
         return None
-    return None if _unlike_c(table, len(names)) else _to_frame(table)
+    return df
 
 
-class _TypeChanged(Exception):
-    """A block of the file holds a value the type inferred from the first block cannot."""
+class _NotStreamable(Exception):
+    """A later block holds a value the type inferred from the first block cannot, or the file
+    has more rows than its line count allowed for."""
 
 
-def _read_streaming(reader, lines: int, width: int):
+def _unlike_c(schema, width: int) -> bool:
+    """True when the C parser may read the file otherwise than Arrow's `schema` says: another
+    number of columns, or bytes that are not UTF-8 (a binary column; the C parser locates them)."""
+    import pyarrow as pa
+
+    return len(schema) != width or any(pa.types.is_binary(t) for t in schema.types)
+
+
+def _read_streaming(reader, lines: int) -> pd.DataFrame:
     """The columns of a streaming reader's batches, written into arrays made once (a column's
     type is what the first block shows): numbers into numpy arrays of `lines` rows — at least the
-    file's rows — text and booleans as Arrow chunks. None when a column is not like the C
-    parser's (see _unlike_c) or a later block holds another type."""
+    file's rows — text and booleans as Arrow chunks."""
     import pyarrow as pa
 
     schema = reader.schema
-    if len(schema) != width:
-        return None
     kinds = [("float" if pa.types.is_floating(t) else "int" if pa.types.is_integer(t)
               else "arrow") for t in schema.types]
-    if any(pa.types.is_binary(t) for t in schema.types):
-        return None
     columns = [np.empty(lines, np.float64 if k == "float" else np.int64) if k != "arrow" else []
                for k in kinds]
     nulls = [np.zeros(0, np.intp) for _ in kinds]  # rows of missing cells in integer columns
@@ -111,10 +120,10 @@ def _read_streaming(reader, lines: int, width: int):
             break
         except pa.ArrowInvalid as e:
             if "conversion error" in str(e).lower() or "cannot be converted" in str(e):
-                raise _TypeChanged from None
+                raise _NotStreamable from None
             raise
         if n + batch.num_rows > lines:
-            return None
+            raise _NotStreamable
         for i, (kind, column) in enumerate(zip(kinds, batch.columns)):
             if kind == "arrow":
                 columns[i].append(column)
@@ -125,8 +134,6 @@ def _read_streaming(reader, lines: int, width: int):
             else:
                 columns[i][n : n + batch.num_rows] = column.to_numpy(zero_copy_only=False)
         n += batch.num_rows
-    if n == 0:
-        return None
     data = {}
     for name, kind, column, missing in zip(schema.names, kinds, columns, nulls):
         if kind == "arrow":
@@ -137,24 +144,7 @@ def _read_streaming(reader, lines: int, width: int):
             data[name] = values
         else:
             data[name] = column[:n]
-    df = pd.DataFrame(data, copy=False)
-    if any(_may_be_big_integers(df[name]) for name, k in zip(schema.names, kinds)
-           if k == "float"):
-        return None
-    return df
-
-
-def _unlike_c(table, width: int) -> bool:
-    """True when the C parser may read `table`'s file otherwise: another number of columns, no
-    rows, bytes that are not UTF-8, or integers beyond int64 (see _may_be_big_integers)."""
-    import pyarrow as pa
-
-    if table.num_columns != width or table.num_rows == 0:
-        return True
-    if any(pa.types.is_binary(t) for t in table.schema.types):
-        return True  # the C parser locates the bytes
-    return any(pa.types.is_floating(table.schema.types[i])
-               and _may_be_big_integers(table.column(i).to_numpy()) for i in range(width))
+    return pd.DataFrame(data, copy=False)
 
 
 # pandas' default missing-value words (pandas._libs.parsers.STR_NA_VALUES)
