@@ -159,3 +159,25 @@ def test_picture_functions_return_png_bytes(make):
     data = (pictures.confusion_picture(report) if make == "confusion"
             else pictures.roc_picture(report["roc"]))
     assert Image.open(io.BytesIO(data)).format == "PNG"
+
+
+def test_scatter_plots_show_at_most_max_points_per_split_and_the_matrix_counts_every_row(
+        cli, monkeypatch):
+    from mlpcli.report import draw, pictures
+
+    path = train(cli, "moons", "--epochs", "2")  # 800 training, 200 validation rows
+    run = runs.Run(path)
+    model, pre = run.model()
+    frame = pd.read_csv(resolve_data("moons"))
+    X, Y = pre.transform(frame), pre.encode_targets(frame)
+    sets = {"train": (X[:800], Y[:800]), "validation": (X[800:], Y[800:])}
+    seen = {}
+    monkeypatch.setattr(draw, "MAX_POINTS", 150)
+    monkeypatch.setattr(pictures, "boundary_picture",
+                        lambda plane, field, points, *a, **k: seen.update(points=points) or b"")
+    monkeypatch.setattr(pictures, "confusion_picture",
+                        lambda report, title: seen.update(report=report) or b"")
+    draw.draw_pictures(model, pre, sets)
+    shown = {split: len(raw) for split, (raw, _, _) in seen["points"].items()}
+    assert shown == {"train": 134, "validation": 100}  # every 6th of 800, every 2nd of 200
+    assert np.asarray(seen["report"]["confusion"]).sum() == 200  # every validation row

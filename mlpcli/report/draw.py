@@ -124,12 +124,22 @@ def _with_theta(model: MLP, theta: np.ndarray) -> MLP:
     return copy
 
 
+MAX_POINTS = 5000  # points per split in a scatter plot: more only blur it and slow it down
+
+
+def _every_kth(n: int) -> slice:
+    """Every k-th of n rows, k the smallest that leaves at most MAX_POINTS of them."""
+    return slice(None, None, -(-n // MAX_POINTS) if n else 1)
+
+
 def draw_pictures(model: MLP, pre: Preprocessor, sets: dict, *, snapshots=None,
                   title: str = "") -> tuple[dict[str, bytes], list[str]]:
     """({file name: bytes}, notes) of the pictures that apply to this network and data.
 
     sets: {"train": (X, Y), "validation": (X, Y)}, network inputs and encoded targets (the
-    validation pair may be empty). snapshots: a Snapshots for training.gif, or None.
+    validation pair may be empty). snapshots: a Snapshots for training.gif, or None. The
+    confusion matrix and ROC curve count every row; scatter plots show at most MAX_POINTS of
+    each split (evenly spaced rows).
     """
     from mlpcli.report import pictures
 
@@ -157,9 +167,12 @@ def draw_pictures(model: MLP, pre: Preprocessor, sets: dict, *, snapshots=None,
             notes.append(f"roc.png not drawn: {report['roc']['note']}")
     else:
         std, mean = np.asarray(pre.y_std), np.asarray(pre.y_mean)
-        draw("fit.png", lambda: pictures.fit_picture(Y * std + mean, Yhat * std + mean,
-                                                     pre.targets))
+        shown = _every_kth(len(Y))
+        draw("fit.png", lambda: pictures.fit_picture(Y[shown] * std + mean,
+                                                     Yhat[shown] * std + mean, pre.targets))
 
+    sets = {name: (X[_every_kth(len(X))], Y[_every_kth(len(X))])
+            for name, (X, Y) in sets.items()}  # the scatter plots' points
     dims = plane_inputs(pre)
     if dims == 2 or (dims == 1 and not classification):
         draw("boundary.png", lambda: _boundary(model, pre, sets, title))
